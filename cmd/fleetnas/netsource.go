@@ -58,6 +58,9 @@ func (f *netFlags) build(cmd *cobra.Command) (*arch.Network, error) {
 	if f.model == "" && (changed("width") || changed("backbone")) {
 		return nil, errors.New("--width and --backbone apply to --model only")
 	}
+	if f.width <= 0 || f.width > 8 || f.width != f.width {
+		return nil, fmt.Errorf("--width must be in (0, 8], got %g", f.width)
+	}
 	if f.spaceName == "" && f.choice != "" {
 		return nil, errors.New("--choice needs --space")
 	}

@@ -1,0 +1,142 @@
+package main
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/fleetnas/fleetnas/data"
+)
+
+// run executes the CLI in-process and returns stdout, stderr and the error.
+func run(t *testing.T, args ...string) (string, string, error) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	root := newRoot(&out, &errb)
+	root.SetArgs(args)
+	err := root.Execute()
+	return out.String(), errb.String(), err
+}
+
+func TestModelsJSON(t *testing.T) {
+	out, _, err := run(t, "models", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []map[string]any
+	if err := json.Unmarshal([]byte(out), &rows); err != nil {
+		t.Fatalf("not a JSON array: %v\n%s", err, out)
+	}
+	if len(rows) < 16 {
+		t.Fatalf("%d models", len(rows))
+	}
+	byName := map[string]map[string]any{}
+	for _, r := range rows {
+		for _, k := range []string{"name", "resolution", "macs", "params", "params_with_bn_stats"} {
+			if _, ok := r[k]; !ok {
+				t.Errorf("row %v lacks %q", r["name"], k)
+			}
+		}
+		byName[r["name"].(string)] = r
+	}
+	// Published: torchvision's MobileNetV2 has 3,504,872 parameters.
+	if p := byName["MobileNetV2"]["params"].(float64); p != 3504872 {
+		t.Errorf("MobileNetV2 params %v", p)
+	}
+}
+
+// TestCostBackboneMatchesModelGarden drives the CLI exactly as the issue
+// states it, for every row of Model Garden's expected counts.
+func TestCostBackboneMatchesModelGarden(t *testing.T) {
+	rows, err := csv.NewReader(bytes.NewReader(data.MustFile("models/model_garden_expected_params.csv"))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, row := range rows[1:] {
+		out, _, err := run(t, "cost", "--model", row[0], "--width", row[1], "--backbone", "--json")
+		if err != nil {
+			t.Fatalf("%v: %v", row, err)
+		}
+		var r struct {
+			ParamsWithBNStats int64 `json:"params_with_bn_stats"`
+		}
+		if err := json.Unmarshal([]byte(out), &r); err != nil {
+			t.Fatal(err)
+		}
+		want, _ := strconv.ParseInt(row[2], 10, 64)
+		if r.ParamsWithBNStats != want {
+			t.Errorf("%s x%s: %d, want %d", row[0], row[1], r.ParamsWithBNStats, want)
+		}
+	}
+}
+
+func TestArchRoundTripThroughFile(t *testing.T) {
+	dir := t.TempDir()
+	f := filepath.Join(dir, "net.json")
+	if _, _, err := run(t, "arch", "--model", "MobileNetV3Small", "--classes", "10", "-o", f); err != nil {
+		t.Fatal(err)
+	}
+	a, _, err := run(t, "cost", "--arch", f, "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _, err := run(t, "cost", "--model", "MobileNetV3Small", "--classes", "10", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a != b {
+		t.Errorf("cost of the exported file differs from the model's:\n%s\n%s", a, b)
+	}
+	out, _, err := run(t, "cost", "--arch", f, "--layers", "--resolution", "160")
+	if err != nil || !strings.Contains(out, "160x160x3") || !strings.Contains(out, "se.reduce") {
+		t.Errorf("layers table: %v\n%s", err, out)
+	}
+}
+
+func TestCLIErrors(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.json")
+	os.WriteFile(bad, []byte(`{"format":"fleetnas.network/v1","resolution":32,"blocks":[
+ {"type":"conv","kernel":3,"stride":2,"filters":16,"activation":"relu"},
+ {"type":"ibn","kernel":3,"stride":3,"filters":16,"expansion":6,"activation":"relu"}]}`), 0o644)
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"cost"}, "exactly one of"},
+		{[]string{"cost", "--model", "MobileNetV2", "--arch", "x.json"}, "exactly one of"},
+		{[]string{"cost", "--model", "NoSuchNet"}, `unknown model "NoSuchNet"`},
+		{[]string{"cost", "--model", "MobileNetV2", "--width", "0"}, "width"},
+		{[]string{"cost", "--model", "MobileNetV2", "--dtype", "int4"}, "--dtype"},
+		{[]string{"cost", "--arch", bad}, "bad.json:3:2: block 1 (ibn): field \"stride\""},
+		{[]string{"cost", "--arch", filepath.Join(dir, "missing.json")}, "missing.json"},
+		{[]string{"cost", "--arch", bad, "--width", "2"}, "--width"},
+		{[]string{"cost", "--space", "nosuch", "--choice", "x"}, `unknown search space "nosuch"`},
+		{[]string{"cost", "--choice", "x"}, "exactly one of"},
+		{[]string{"cost", "--model", "MobileNetV2", "--resolution", "-3"}, "--resolution"},
+		{[]string{"cost", "--model", "MobileNetV2", "--bogus"}, "unknown flag"},
+		{[]string{"space", "nosuch"}, "unknown search space"},
+		{[]string{"space", "--sample", "3"}, "need a space NAME"},
+		{[]string{"models", "extra"}, "unknown command"},
+	}
+	for _, c := range cases {
+		_, _, err := run(t, c.args...)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: error %v, want it to mention %q", c.args, err, c.want)
+		}
+	}
+}
+
+func TestHelpOnEveryCommand(t *testing.T) {
+	for _, c := range []string{"models", "cost", "arch", "space"} {
+		out, _, err := run(t, c, "--help")
+		if err != nil || !strings.Contains(out, "Usage:") {
+			t.Errorf("%s --help: %v\n%s", c, err, out)
+		}
+	}
+}
