@@ -34,6 +34,9 @@ const (
 	UIB Kind = "uib"
 	// MHSA is MobileNetV4's (multi-query) multi-head self-attention block.
 	MHSA Kind = "mhsa"
+	// BatchNorm is a stand-alone batch norm and activation (NAS-Bench-201's
+	// last BN-ReLU before pooling).
+	BatchNorm Kind = "bn"
 	// GlobalPool averages over the spatial dimensions.
 	GlobalPool Kind = "gpool"
 	// FC is a fully connected layer on a 1x1 input.
@@ -47,7 +50,7 @@ const (
 )
 
 // Kinds lists every block kind, in documentation order.
-var kinds = []Kind{Conv, DWSep, IBN, FusedIBN, Tucker, UIB, MHSA, GlobalPool, FC, Cell, ResBasic}
+var kinds = []Kind{Conv, DWSep, IBN, FusedIBN, Tucker, UIB, MHSA, BatchNorm, GlobalPool, FC, Cell, ResBasic}
 
 // Kinds returns every block kind in documentation order.
 func Kinds() []Kind { return append([]Kind(nil), kinds...) }
@@ -273,6 +276,7 @@ var fieldsOf = map[Kind][]string{
 	Tucker:     {"kernel", "stride", "filters", "activation", "input_ratio", "output_ratio", "residual"},
 	UIB:        {"stride", "filters", "activation", "expansion", "start_dw", "middle_dw", "end_dw", "start_dw_downsample", "layer_scale", "residual"},
 	MHSA:       {"filters", "heads", "key_dim", "value_dim", "kv_stride", "kv_kernel", "multi_query", "layer_scale"},
+	BatchNorm:  {"activation"},
 	GlobalPool: {},
 	FC:         {"filters", "activation", "bias"},
 	Cell:       {"filters", "ops"},

@@ -213,6 +213,8 @@ func (l *lowerer) lowerBlock(in int) (int, error) {
 		return l.residual(in, x, true)
 	case MHSA:
 		return l.mhsa(in)
+	case BatchNorm:
+		return l.add(Layer{Part: "bn", Op: OpBN, BN: true, Activation: b.Activation}, s, in), nil
 	case GlobalPool:
 		return l.add(Layer{Part: "pool", Op: OpGlobalPool}, Shape{1, 1, s.C}, in), nil
 	case FC:

@@ -101,7 +101,7 @@ func (b *Block) validate(i int) error {
 	if hasAct && b.Activation == noneGiven {
 		return bad("activation", "required; one of %s", activationNames())
 	}
-	needFilters := b.Type != GlobalPool && b.Type != Cell && b.Type != MHSA
+	needFilters := b.Type != GlobalPool && b.Type != Cell && b.Type != MHSA && b.Type != BatchNorm
 	if needFilters && b.Filters == 0 {
 		return bad("filters", "required: the number of output channels (must be positive)")
 	}

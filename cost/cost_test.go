@@ -160,3 +160,13 @@ func TestBadBytesPerElement(t *testing.T) {
 		t.Error("3 bytes per element accepted")
 	}
 }
+
+// TestStandaloneBN: a bn block has 2 trainable and 2 statistic values per
+// channel and stores scale and shift.
+func TestStandaloneBN(t *testing.T) {
+	n := &arch.Network{Format: arch.Format, Resolution: 4, InputChannels: 64, Blocks: []arch.Block{{Type: arch.BatchNorm, Activation: arch.ReLU}}}
+	r := mustCost(t, n, Options{})
+	if r.Params != 128 || r.ParamsWithBNStats != 256 || r.WeightBytes != 128*4 || r.MACs != 0 {
+		t.Errorf("got %+v", r.Totals)
+	}
+}
