@@ -251,21 +251,16 @@ func (e *BlockError) Error() string {
 	return sb.String()
 }
 
-func kindNames() string {
-	s := make([]string, len(kinds))
-	for i, k := range kinds {
-		s[i] = string(k)
+func joinNames[T ~string](xs []T) string {
+	s := make([]string, len(xs))
+	for i, x := range xs {
+		s[i] = string(x)
 	}
 	return strings.Join(s, ", ")
 }
 
-func activationNames() string {
-	s := make([]string, len(activations))
-	for i, a := range activations {
-		s[i] = string(a)
-	}
-	return strings.Join(s, ", ")
-}
+func kindNames() string       { return joinNames(kinds) }
+func activationNames() string { return joinNames(activations) }
 
 // fieldsOf lists the JSON fields each kind accepts besides "type".
 var fieldsOf = map[Kind][]string{
