@@ -60,7 +60,6 @@ func spaceTestCounts(g *arch.Graph) (params, macs int64) {
 	return params, macs
 }
 
-
 func nb201Rows(t *testing.T) [][]string {
 	t.Helper()
 	r := csv.NewReader(bytes.NewReader(data.MustFile("nb201/nb201_multidevice.csv")))

@@ -3,6 +3,9 @@ package space
 // constructors maps names to space constructors; each call builds a new
 // value so that no state is shared between users.
 var constructors = map[string]func() Space{
-	"nb201": newNB201,
-	"fbnet": newFBNet,
+	"multihw":   newMultiHW,
+	"mnv3like":  newMNV3Like,
+	"proxyless": newProxyless,
+	"fbnet":     newFBNet,
+	"nb201":     newNB201,
 }

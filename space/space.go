@@ -111,3 +111,32 @@ func Get(name string) (Space, error) {
 	}
 	return f(), nil
 }
+
+// validated returns n if it lowers at its own resolution, so that a space
+// never hands out a network that fails later (NAS-Bench-201's reductions
+// need an even input size, FBNet's three strides a resolution of at least 5).
+func validated(n *arch.Network) (*arch.Network, error) {
+	if err := n.Validate(); err != nil {
+		return nil, fmt.Errorf("%s at resolution %d: %w", n.Name, n.Resolution, err)
+	}
+	return n, nil
+}
+
+// defaultedOptions applies a space's defaults to opt and rejects negative
+// settings, which would otherwise surface as a confusing lowering error.
+func defaultedOptions(s Space, opt Options) (res, classes int, err error) {
+	res, classes = opt.Resolution, opt.Classes
+	if res < 0 {
+		return 0, 0, fmt.Errorf("%s: resolution must be positive (0 for the default %d), got %d", s.Name(), s.DefaultResolution(), res)
+	}
+	if classes < 0 {
+		return 0, 0, fmt.Errorf("%s: classes must be positive (0 for the default %d), got %d", s.Name(), s.DefaultClasses(), classes)
+	}
+	if res == 0 {
+		res = s.DefaultResolution()
+	}
+	if classes == 0 {
+		classes = s.DefaultClasses()
+	}
+	return res, classes, nil
+}
