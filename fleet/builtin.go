@@ -1,0 +1,83 @@
+package fleet
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/fleetnas/fleetnas/latency"
+	"github.com/fleetnas/fleetnas/latency/table"
+	"github.com/fleetnas/fleetnas/zoo"
+)
+
+// NB201ResNet is NAS-Bench-201's ResNet cell (two 3x3 convs and a skip),
+// the reference network of the nb201-mobile fleet.
+const NB201ResNet = "|nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|skip_connect~0|none~1|skip_connect~2|"
+
+type builtin struct {
+	description string
+	build       func() (*Fleet, error)
+}
+
+// builtins lists the fleets made from embedded data. Each call builds a
+// new Fleet, so callers may change weights without affecting others.
+var builtins = map[string]builtin{
+	"nb201-mobile": {"NAS-Bench-201 cells measured on 6 devices: Pixel 3, Raspberry Pi 4, Eyeriss, FPGA (HW-NAS-Bench), Pixel 2, Galaxy S7 (HELP); reference: the ResNet cell", nb201Mobile},
+}
+
+// Names lists the built-in fleets.
+func Names() []string {
+	n := make([]string, 0, len(builtins))
+	for k := range builtins {
+		n = append(n, k)
+	}
+	sort.Strings(n)
+	return n
+}
+
+// Describe returns a built-in fleet's one-line description.
+func Describe(name string) string { return builtins[name].description }
+
+// Builtin builds and resolves a built-in fleet.
+func Builtin(name string, z *zoo.Zoo) (*Fleet, error) {
+	b, ok := builtins[name]
+	if !ok {
+		return nil, fmt.Errorf("unknown fleet %q; built in: %s (or give a fleet file, see docs/fleets.md)", name, strings.Join(Names(), ", "))
+	}
+	f, err := b.build()
+	if err != nil {
+		return nil, fmt.Errorf("fleet %s: %w", name, err)
+	}
+	f.Name = name
+	if f.Description == "" {
+		f.Description = b.description
+	}
+	if err := f.Resolve(z); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+func nb201Mobile() (*Fleet, error) {
+	tabs, err := table.NB201All()
+	if err != nil {
+		return nil, err
+	}
+	src := map[string]string{
+		"pixel3":     "HW-NAS-Bench (Li et al., ICLR 2021), TFLite on the Pixel 3 CPU",
+		"raspi4":     "HW-NAS-Bench, TFLite on a Raspberry Pi 4",
+		"eyeriss":    "HW-NAS-Bench, Eyeriss ASIC simulator",
+		"fpga":       "HW-NAS-Bench, ZC706 FPGA",
+		"pixel2":     "HELP (Lee et al., NeurIPS 2021), Pixel 2, whole ms",
+		"samsung_s7": "HELP, Galaxy S7, whole ms",
+	}
+	f := &Fleet{}
+	for _, d := range table.NB201Devices() {
+		t := tabs[d]
+		f.Devices = append(f.Devices, &Device{Name: d, Kind: "table", Weight: 1, Model: t,
+			Source:   src[d],
+			Accuracy: latency.Exact("measured table of all 15,625 cells", t.Len()),
+			Ref:      Reference{Space: "nb201", Choice: NB201ResNet}})
+	}
+	return f, nil
+}

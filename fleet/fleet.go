@@ -1,0 +1,254 @@
+// Package fleet is a named set of devices, each with a latency model, a
+// weight and a reference, and the evaluation of a network on all of them:
+// per-device latency and ratio to the reference, and the fleet's AVG and
+// MAX metrics (package metric).
+//
+// Built-in fleets come from the embedded measurements (see Builtin); user
+// fleets are JSON or YAML files that mix device kinds (see docs/fleets.md).
+package fleet
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/fleetnas/fleetnas/latency"
+	"github.com/fleetnas/fleetnas/metric"
+	"github.com/fleetnas/fleetnas/space"
+	"github.com/fleetnas/fleetnas/zoo"
+)
+
+// Reference says what a device's latency is normalised by: a target in ms,
+// or the latency on that device of a reference network (a zoo model, or a
+// member of a search space).
+type Reference struct {
+	TargetMS   float64 `json:"target_ms,omitempty" yaml:"target_ms,omitempty"`
+	Model      string  `json:"model,omitempty" yaml:"model,omitempty"`
+	Width      float64 `json:"width,omitempty" yaml:"width,omitempty"`
+	Resolution int     `json:"resolution,omitempty" yaml:"resolution,omitempty"`
+	Space      string  `json:"space,omitempty" yaml:"space,omitempty"`
+	Choice     string  `json:"choice,omitempty" yaml:"choice,omitempty"`
+}
+
+// String describes the reference for listings.
+func (r Reference) String() string {
+	switch {
+	case r.TargetMS > 0:
+		return fmt.Sprintf("target %g ms", r.TargetMS)
+	case r.Model != "":
+		s := r.Model
+		if r.Width != 0 && r.Width != 1 {
+			s += fmt.Sprintf(" x%g", r.Width)
+		}
+		if r.Resolution != 0 {
+			s += fmt.Sprintf(" @%d", r.Resolution)
+		}
+		return s
+	case r.Space != "":
+		return r.Space + ":" + r.Choice
+	}
+	return "none"
+}
+
+func (r Reference) validate() error {
+	n := 0
+	if r.TargetMS != 0 {
+		n++
+		if !(r.TargetMS > 0) || math.IsInf(r.TargetMS, 0) {
+			return fmt.Errorf("target_ms must be a positive number of milliseconds, got %g", r.TargetMS)
+		}
+	}
+	if r.Model != "" {
+		n++
+	}
+	if r.Space != "" || r.Choice != "" {
+		n++
+		if r.Space == "" || r.Choice == "" {
+			return errors.New("a space reference needs both space and choice")
+		}
+	}
+	if n != 1 {
+		return errors.New("give exactly one of target_ms, model (with optional width and resolution), or space and choice")
+	}
+	if r.Model == "" && (r.Width != 0 || r.Resolution != 0) {
+		return errors.New("width and resolution apply to a model reference only")
+	}
+	return nil
+}
+
+// Device is one member of a fleet.
+type Device struct {
+	Name string `json:"name"`
+	// Kind is the latency model kind: lut, roofline, calibrated, table, linear.
+	Kind   string  `json:"kind"`
+	Weight float64 `json:"weight"`
+	// Source says where the model's numbers come from.
+	Source   string           `json:"source"`
+	Accuracy latency.Accuracy `json:"accuracy"`
+	Ref      Reference        `json:"reference"`
+	// RefMS is the resolved reference latency in ms.
+	RefMS float64       `json:"reference_ms"`
+	Model latency.Model `json:"-"`
+}
+
+// Fleet is a named set of devices.
+type Fleet struct {
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	// Resolution is the deployment resolution at which networks of a
+	// search space are priced (0: the space's default).
+	Resolution int       `json:"resolution,omitempty"`
+	Devices    []*Device `json:"devices"`
+	weights    []float64
+}
+
+// Result is a network's evaluation on a fleet.
+type Result struct {
+	Devices []DeviceResult `json:"devices"`
+	Avg     float64        `json:"avg"`
+	Max     float64        `json:"max"`
+}
+
+// DeviceResult is one device's part of a Result.
+type DeviceResult struct {
+	Name      string           `json:"name"`
+	Kind      string           `json:"kind"`
+	LatencyMS float64          `json:"latency_ms"`
+	RefMS     float64          `json:"reference_ms"`
+	Ratio     float64          `json:"ratio"`
+	Weight    float64          `json:"weight"`
+	Accuracy  latency.Accuracy `json:"model_error"`
+}
+
+// Resolve checks the fleet and computes every device's reference latency.
+func (f *Fleet) Resolve(z *zoo.Zoo) error {
+	if len(f.Devices) == 0 {
+		return fmt.Errorf("fleet %s has no devices", f.Name)
+	}
+	seen := map[string]bool{}
+	f.weights = make([]float64, len(f.Devices))
+	for i, d := range f.Devices {
+		if d.Name == "" {
+			return fmt.Errorf("fleet %s: device %d has no name", f.Name, i)
+		}
+		if seen[d.Name] {
+			return fmt.Errorf("fleet %s: device %q appears twice", f.Name, d.Name)
+		}
+		seen[d.Name] = true
+		if d.Weight == 0 {
+			d.Weight = 1
+		}
+		if !(d.Weight > 0) || math.IsInf(d.Weight, 0) {
+			return fmt.Errorf("fleet %s: device %s: weight must be positive, got %g", f.Name, d.Name, d.Weight)
+		}
+		f.weights[i] = d.Weight
+		if d.Model == nil {
+			return fmt.Errorf("fleet %s: device %s has no latency model", f.Name, d.Name)
+		}
+		if err := d.Ref.validate(); err != nil {
+			return fmt.Errorf("fleet %s: device %s: reference: %w", f.Name, d.Name, err)
+		}
+		ms, err := f.referenceLatency(z, d)
+		if err != nil {
+			return fmt.Errorf("fleet %s: device %s: reference %s: %w", f.Name, d.Name, d.Ref, err)
+		}
+		d.RefMS = ms
+	}
+	return nil
+}
+
+func (f *Fleet) referenceLatency(z *zoo.Zoo, d *Device) (float64, error) {
+	r := d.Ref
+	var n *latency.Net
+	var err error
+	switch {
+	case r.TargetMS > 0:
+		return r.TargetMS, nil
+	case r.Model != "":
+		nw, err := z.Build(r.Model, zoo.Options{Width: r.Width, Resolution: r.Resolution})
+		if err != nil {
+			return 0, err
+		}
+		if n, err = latency.FromNetwork(nw, 0); err != nil {
+			return 0, err
+		}
+	default:
+		sp, err := space.Get(r.Space)
+		if err != nil {
+			return 0, err
+		}
+		c, err := sp.Parse(r.Choice)
+		if err != nil {
+			return 0, err
+		}
+		if n, err = latency.FromSpace(sp, c, f.Resolution); err != nil {
+			return 0, err
+		}
+	}
+	ms, err := d.Model.Latency(n)
+	if err != nil {
+		return 0, err
+	}
+	if !(ms > 0) {
+		return 0, fmt.Errorf("reference latency %g ms is not positive", ms)
+	}
+	return ms, nil
+}
+
+// Evaluate prices a network on every device.
+func (f *Fleet) Evaluate(n *latency.Net) (*Result, error) {
+	if f.weights == nil {
+		return nil, fmt.Errorf("fleet %s: Resolve was not called", f.Name)
+	}
+	res := &Result{Devices: make([]DeviceResult, len(f.Devices))}
+	lat := make([]float64, len(f.Devices))
+	refs := make([]float64, len(f.Devices))
+	for i, d := range f.Devices {
+		ms, err := d.Model.Latency(n)
+		if err != nil {
+			return nil, fmt.Errorf("device %s: %w", d.Name, err)
+		}
+		lat[i], refs[i] = ms, d.RefMS
+	}
+	ratios, err := metric.Ratios(lat, refs)
+	if err != nil {
+		return nil, err
+	}
+	for i, d := range f.Devices {
+		res.Devices[i] = DeviceResult{Name: d.Name, Kind: d.Kind, LatencyMS: lat[i], RefMS: d.RefMS,
+			Ratio: ratios[i], Weight: d.Weight, Accuracy: d.Accuracy}
+	}
+	res.Avg = metric.Avg(ratios, f.weights)
+	res.Max = metric.Max(ratios)
+	return res, nil
+}
+
+// Ratios writes each device's ratio into dst (len = number of devices)
+// without allocating: the inner loop of exhaustive benchmarks and search.
+func (f *Fleet) Ratios(n *latency.Net, dst []float64) error {
+	for i, d := range f.Devices {
+		ms, err := d.Model.Latency(n)
+		if err != nil {
+			return fmt.Errorf("device %s: %w", d.Name, err)
+		}
+		dst[i] = ms / d.RefMS
+	}
+	return nil
+}
+
+// Weights returns the device weights (after Resolve).
+func (f *Fleet) Weights() []float64 { return append([]float64(nil), f.weights...) }
+
+// Device returns a device by name.
+func (f *Fleet) Device(name string) (*Device, error) {
+	for _, d := range f.Devices {
+		if d.Name == name {
+			return d, nil
+		}
+	}
+	names := make([]string, len(f.Devices))
+	for i, d := range f.Devices {
+		names[i] = d.Name
+	}
+	return nil, fmt.Errorf("fleet %s has no device %q; devices: %v", f.Name, name, names)
+}
