@@ -140,3 +140,35 @@ func TestHelpOnEveryCommand(t *testing.T) {
 		}
 	}
 }
+
+func TestLatencyJSON(t *testing.T) {
+	const s = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
+	out, _, err := run(t, "latency", "--fleet", "nb201-mobile", "--space", "nb201", "--choice", s, "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r struct {
+		Devices []struct {
+			Name      string  `json:"name"`
+			LatencyMS float64 `json:"latency_ms"`
+			Ratio     float64 `json:"ratio"`
+		} `json:"devices"`
+		Avg, Max float64
+	}
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	// Galaxy S7: 62 ms for this cell, 23 ms for the ResNet reference (shared CSV).
+	if len(r.Devices) != 6 || r.Devices[5].Name != "samsung_s7" || r.Devices[5].LatencyMS != 62 || r.Max != 62.0/23 {
+		t.Errorf("%+v", r)
+	}
+	for _, args := range [][]string{
+		{"latency", "--space", "nb201", "--choice", s},
+		{"latency", "--fleet", "nosuch", "--space", "nb201", "--choice", s},
+		{"latency", "--fleet", "nb201-mobile", "--model", "MobileNetV2"},
+	} {
+		if _, _, err := run(t, args...); err == nil {
+			t.Errorf("%v: accepted", args)
+		}
+	}
+}
