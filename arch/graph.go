@@ -35,6 +35,9 @@ func (s Shape) Elems() int64 { return int64(s.H) * int64(s.W) * int64(s.C) }
 
 func (s Shape) String() string { return fmt.Sprintf("%dx%dx%d", s.H, s.W, s.C) }
 
+// MarshalText writes the shape as "HxWxC", its form in every JSON report.
+func (s Shape) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
 // Layer is one primitive operation of a lowered network.
 type Layer struct {
 	Block int    // index of the block it comes from; -1 for none

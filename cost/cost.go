@@ -41,10 +41,8 @@ type Layer struct {
 	Block  int        `json:"block"`
 	Name   string     `json:"name"`
 	Op     arch.Op    `json:"op"`
-	In     arch.Shape `json:"-"`
-	Out    arch.Shape `json:"-"`
-	InStr  string     `json:"input"`
-	OutStr string     `json:"output"`
+	In     arch.Shape `json:"input"`
+	Out    arch.Shape `json:"output"`
 	Kernel int        `json:"kernel,omitempty"`
 	Stride int        `json:"stride,omitempty"`
 	Groups int        `json:"groups,omitempty"`
@@ -120,7 +118,7 @@ func Of(g *arch.Graph, opt Options) (*Report, error) {
 			return nil, err
 		}
 		r.Layers[i] = Layer{Block: l.Block, Name: l.Name, Op: l.Op, In: l.In, Out: l.Out,
-			InStr: l.In.String(), OutStr: l.Out.String(), Kernel: l.Kernel, Stride: l.Stride, Groups: l.Groups, Totals: c}
+			Kernel: l.Kernel, Stride: l.Stride, Groups: l.Groups, Totals: c}
 		r.Totals.add(c)
 	}
 	live := liveBytes(g, int64(bpe))

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/fleetnas/fleetnas/latency"
+	"github.com/fleetnas/fleetnas/latency/roofline"
 	"github.com/fleetnas/fleetnas/latency/table"
 	"github.com/fleetnas/fleetnas/zoo"
 )
@@ -16,13 +17,15 @@ const NB201ResNet = "|nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|skip_connect~0|no
 
 type builtin struct {
 	description string
-	build       func() (*Fleet, error)
+	build       func(*zoo.Zoo) (*Fleet, error)
 }
 
 // builtins lists the fleets made from embedded data. Each call builds a
 // new Fleet, so callers may change weights without affecting others.
 var builtins = map[string]builtin{
 	"nb201-mobile": {"NAS-Bench-201 cells measured on 6 devices: Pixel 3, Raspberry Pi 4, Eyeriss, FPGA (HW-NAS-Bench), Pixel 2, Galaxy S7 (HELP); reference: the ResNet cell", nb201Mobile},
+	"mnv4":         {"the 7 devices of MobileNetV4's Table 6 (Pixel 6/S23 CPU, Pixel 8 EdgeTPU, iPhone 13 CoreML, Pixel 4 Hexagon DSP, Pixel 7/S23 GPU) as rooflines calibrated on the zoo models measured there; reference: MobileNetV2; input 224", mnv4},
+	"ridgepoint":   {"MobileNetV4's hardware-agnostic roofline family, ridge points 0..500 MACs/byte; reference: MobileNetV2; input 224", ridgepoint},
 }
 
 // Names lists the built-in fleets.
@@ -44,7 +47,7 @@ func Builtin(name string, z *zoo.Zoo) (*Fleet, error) {
 	if !ok {
 		return nil, fmt.Errorf("unknown fleet %q; built in: %s (or give a fleet file, see docs/fleets.md)", name, strings.Join(Names(), ", "))
 	}
-	f, err := b.build()
+	f, err := b.build(z)
 	if err != nil {
 		return nil, fmt.Errorf("fleet %s: %w", name, err)
 	}
@@ -58,7 +61,28 @@ func Builtin(name string, z *zoo.Zoo) (*Fleet, error) {
 	return f, nil
 }
 
-func nb201Mobile() (*Fleet, error) {
+func rooflineDevices(ds []roofline.Device, kind, source string) *Fleet {
+	f := &Fleet{Resolution: 224}
+	for _, d := range ds {
+		f.Devices = append(f.Devices, &Device{Name: d.Name, Kind: kind, Weight: 1, Model: d.Model,
+			Source: source, Accuracy: d.Accuracy, Ref: Reference{Model: "MobileNetV2"}})
+	}
+	return f
+}
+
+func mnv4(z *zoo.Zoo) (*Fleet, error) {
+	ds, err := roofline.MNV4Devices(z)
+	if err != nil {
+		return nil, err
+	}
+	return rooflineDevices(ds, "calibrated", "roofline calibrated on MobileNetV4 Table 6 (Qin et al., ECCV 2024) at native resolutions"), nil
+}
+
+func ridgepoint(*zoo.Zoo) (*Fleet, error) {
+	return rooflineDevices(roofline.RidgeFamily(), "roofline", "analytic roofline (MobileNetV4 ridge-point model), int8"), nil
+}
+
+func nb201Mobile(*zoo.Zoo) (*Fleet, error) {
 	tabs, err := table.NB201All()
 	if err != nil {
 		return nil, err

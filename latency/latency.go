@@ -91,6 +91,9 @@ func Exact(method string, n int) Accuracy {
 // String is a one-line summary for tables.
 func (a Accuracy) String() string {
 	if a.N == 0 {
+		if a.Method != "" {
+			return "not compared with measurements: " + a.Method
+		}
 		return "unknown error (no held-out measurements)"
 	}
 	if a.MAPE == 0 && a.Within10 == 1 && a.Kendall == 1 {

@@ -51,7 +51,7 @@ Examples:
 			if layers {
 				fmt.Fprintln(tw, "LAYER\tOP\tINPUT\tOUTPUT\tK\tS\tMACS\tPARAMS\tREAD\tWRITTEN\tLIVE")
 				for _, l := range r.Layers {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\n", l.Name, l.Op, l.InStr, l.OutStr,
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\n", l.Name, l.Op, l.In, l.Out,
 						blank(l.Kernel), blank(l.Stride), l.MACs, l.Params, l.ReadBytes, l.WriteBytes, l.LiveBytes)
 				}
 				fmt.Fprintln(tw)
