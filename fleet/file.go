@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/fleetnas/fleetnas/latency"
+	"github.com/fleetnas/fleetnas/latency/roofline"
 	"github.com/fleetnas/fleetnas/latency/table"
 	"github.com/fleetnas/fleetnas/space"
 	"github.com/fleetnas/fleetnas/zoo"
@@ -203,10 +205,60 @@ func buildDevice(ds deviceSpec, dir string, z *zoo.Zoo, cache map[string]*Fleet)
 		}
 		d.Model, d.Source = t, path
 		d.Accuracy = latency.Exact("measured table: exact for the networks it holds, no others", t.Len())
+	case "roofline", "calibrated":
+		if err := rooflineDevice(d, ds, dir); err != nil {
+			return nil, err
+		}
 	case "":
 		return nil, errors.New("field kind: required (table, lut, roofline, calibrated, linear), or from: FLEET[/DEVICE]")
 	default:
 		return nil, fmt.Errorf("field kind: unknown device kind %q; one of table, lut, roofline, calibrated, linear", ds.Kind)
 	}
 	return d, nil
+}
+
+// rooflineDevice loads a roofline from inline params or from a device file
+// written by `fleetnas calibrate --kind roofline --save`.
+func rooflineDevice(d *Device, ds deviceSpec, dir string) error {
+	inline := ds.Params.Kind != 0
+	if inline == (ds.ParamsFile != "") {
+		return errors.New("a roofline device needs exactly one of params (inline) or params_file (a saved device)")
+	}
+	if inline {
+		// Decode through JSON so that unknown parameter names are errors
+		// and the field names are the ones the saved files use.
+		var v any
+		if err := ds.Params.Decode(&v); err != nil {
+			return fmt.Errorf("field params: %v", err)
+		}
+		js, err := json.Marshal(v)
+		if err != nil {
+			return fmt.Errorf("field params: %v", err)
+		}
+		dec := json.NewDecoder(bytes.NewReader(js))
+		dec.DisallowUnknownFields()
+		var p roofline.Params
+		if err := dec.Decode(&p); err != nil {
+			return fmt.Errorf("field params (line %d): %v", ds.Params.Line, err)
+		}
+		m, err := roofline.New(p)
+		if err != nil {
+			return fmt.Errorf("field params (line %d): %w", ds.Params.Line, err)
+		}
+		d.Model, d.Source = m, "roofline parameters in the fleet file"
+		d.Accuracy = latency.Accuracy{Method: "hand-set roofline parameters"}
+		return nil
+	}
+	path := resolvePath(dir, ds.ParamsFile)
+	fh, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("field params_file: %w", err)
+	}
+	defer fh.Close()
+	rd, err := roofline.ReadJSON(fh)
+	if err != nil {
+		return fmt.Errorf("field params_file: %s: %w", path, err)
+	}
+	d.Model, d.Source, d.Accuracy = rd.Model, path, rd.Accuracy
+	return nil
 }

@@ -72,6 +72,40 @@ func TestFleetFileErrors(t *testing.T) {
 	}
 }
 
+func TestFleetFileRoofline(t *testing.T) {
+	dir := t.TempDir()
+	fl := `name: edge
+resolution: 160
+devices:
+  - name: npu
+    kind: roofline
+    reference: {model: MobileNetV2}
+    params:
+      peak_gmacs: 1000
+      bandwidth_gbs: 10
+      bytes_per_element: 1
+      efficiency: {conv1x1: 1, convkxk: 1, depthwise: 1, fc: 1, matmul: 1, elementwise: 1}
+  - name: pixel6_cpu
+    from: mnv4
+`
+	f, err := Read([]byte(fl), "f.yaml", dir, mustZoo(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Resolution != 160 || f.Devices[0].RefMS <= 0 || f.Devices[1].Kind != "calibrated" {
+		t.Errorf("%+v", f)
+	}
+	fl = strings.Split(fl, "  - name: pixel6_cpu")[0]
+	bad := strings.Replace(fl, "peak_gmacs: 1000", "peak_gflops: 1000", 1)
+	if _, err := Read([]byte(bad), "f.yaml", dir, mustZoo(t)); err == nil || !strings.Contains(err.Error(), "peak_gflops") {
+		t.Errorf("unknown parameter: %v", err)
+	}
+	bad = strings.Replace(fl, "bandwidth_gbs: 10", "bandwidth_gbs: -10", 1)
+	if _, err := Read([]byte(bad), "f.yaml", dir, mustZoo(t)); err == nil || !strings.Contains(err.Error(), "bandwidth") {
+		t.Errorf("negative bandwidth: %v", err)
+	}
+}
+
 func FuzzReadFleet(f *testing.F) {
 	f.Add([]byte("name: x\ndevices:\n  - name: pixel3\n    from: nb201-mobile\n"))
 	f.Add([]byte(`{"name": "j", "devices": [{"name": "fpga", "from": "nb201-mobile", "reference": {"target_ms": 4}}]}`))
