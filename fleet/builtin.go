@@ -6,8 +6,10 @@ import (
 	"strings"
 
 	"github.com/fleetnas/fleetnas/latency"
+	"github.com/fleetnas/fleetnas/latency/linear"
 	"github.com/fleetnas/fleetnas/latency/roofline"
 	"github.com/fleetnas/fleetnas/latency/table"
+	"github.com/fleetnas/fleetnas/space"
 	"github.com/fleetnas/fleetnas/zoo"
 )
 
@@ -24,6 +26,7 @@ type builtin struct {
 // new Fleet, so callers may change weights without affecting others.
 var builtins = map[string]builtin{
 	"nb201-mobile": {"NAS-Bench-201 cells measured on 6 devices: Pixel 3, Raspberry Pi 4, Eyeriss, FPGA (HW-NAS-Bench), Pixel 2, Galaxy S7 (HELP); reference: the ResNet cell", nb201Mobile},
+	"fbnet-phones": {"HELP's Pixel 2 and Galaxy S7 on the FBNet space (CIFAR-100), learned from 5,000 measured networks (robust per-op model); reference: the all-k3_e6 network", fbnetPhones},
 	"mnv4":         {"the 7 devices of MobileNetV4's Table 6 (Pixel 6/S23 CPU, Pixel 8 EdgeTPU, iPhone 13 CoreML, Pixel 4 Hexagon DSP, Pixel 7/S23 GPU) as rooflines calibrated on the zoo models measured there; reference: MobileNetV2; input 224", mnv4},
 	"ridgepoint":   {"MobileNetV4's hardware-agnostic roofline family, ridge points 0..500 MACs/byte; reference: MobileNetV2; input 224", ridgepoint},
 }
@@ -80,6 +83,40 @@ func mnv4(z *zoo.Zoo) (*Fleet, error) {
 
 func ridgepoint(*zoo.Zoo) (*Fleet, error) {
 	return rooflineDevices(roofline.RidgeFamily(), "roofline", "analytic roofline (MobileNetV4 ridge-point model), int8"), nil
+}
+
+// FBNetReference is the fbnet space's MobileNetV2-like member (every layer
+// k3_e6), the reference network of the FBNet fleets.
+const FBNetReference = "k3_e6 k3_e6 k3_e6 k3_e6 k3_e6 k3_e6 k3_e6 k3_e6 k3_e6 k3_e6 k3_e6 k3_e6 k3_e6 k3_e6 k3_e6 k3_e6 k3_e6 k3_e6 k3_e6 k3_e6 k3_e6 k3_e6"
+
+func fbnetPhones(*zoo.Zoo) (*Fleet, error) {
+	sp, err := space.Get("fbnet")
+	if err != nil {
+		return nil, err
+	}
+	choices, pixel2, s7, err := linear.FBNetPhones()
+	if err != nil {
+		return nil, err
+	}
+	f := &Fleet{}
+	for _, d := range []struct {
+		name string
+		ms   []float64
+	}{{"pixel2", pixel2}, {"samsung_s7", s7}} {
+		opt := linear.Robust()
+		m, err := linear.Fit("fbnet", sp.Decisions(), choices, d.ms, opt)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", d.name, err)
+		}
+		acc, err := linear.CrossValidate("fbnet", sp.Decisions(), choices, d.ms, opt, 5, 1)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", d.name, err)
+		}
+		f.Devices = append(f.Devices, &Device{Name: d.name, Kind: "linear", Weight: 1, Model: m,
+			Source:   "robust per-op model fitted to HELP's 5,000 FBNet measurements (Lee et al., NeurIPS 2021), whole ms",
+			Accuracy: acc, Ref: Reference{Space: "fbnet", Choice: FBNetReference}})
+	}
+	return f, nil
 }
 
 func nb201Mobile(*zoo.Zoo) (*Fleet, error) {

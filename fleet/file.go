@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/fleetnas/fleetnas/latency"
+	"github.com/fleetnas/fleetnas/latency/linear"
 	"github.com/fleetnas/fleetnas/latency/roofline"
 	"github.com/fleetnas/fleetnas/latency/table"
 	"github.com/fleetnas/fleetnas/space"
@@ -209,6 +210,25 @@ func buildDevice(ds deviceSpec, dir string, z *zoo.Zoo, cache map[string]*Fleet)
 		if err := rooflineDevice(d, ds, dir); err != nil {
 			return nil, err
 		}
+	case "linear":
+		if ds.Space == "" || ds.ModelFile == "" {
+			return nil, errors.New("a linear device needs space and model_file (saved by `fleetnas calibrate --kind linear --save`)")
+		}
+		sp, err := space.Get(ds.Space)
+		if err != nil {
+			return nil, fmt.Errorf("field space: %w", err)
+		}
+		path := resolvePath(dir, ds.ModelFile)
+		fh, err := os.Open(path)
+		if err != nil {
+			return nil, fmt.Errorf("field model_file: %w", err)
+		}
+		defer fh.Close()
+		m, err := linear.Load(fh, sp)
+		if err != nil {
+			return nil, fmt.Errorf("field model_file: %s: %w", path, err)
+		}
+		d.Model, d.Source, d.Accuracy = m, path, m.Accuracy
 	case "":
 		return nil, errors.New("field kind: required (table, lut, roofline, calibrated, linear), or from: FLEET[/DEVICE]")
 	default:
