@@ -7,6 +7,7 @@ import (
 
 	"github.com/fleetnas/fleetnas/latency"
 	"github.com/fleetnas/fleetnas/latency/linear"
+	"github.com/fleetnas/fleetnas/latency/lut"
 	"github.com/fleetnas/fleetnas/latency/roofline"
 	"github.com/fleetnas/fleetnas/latency/table"
 	"github.com/fleetnas/fleetnas/space"
@@ -27,6 +28,9 @@ type builtin struct {
 var builtins = map[string]builtin{
 	"nb201-mobile": {"NAS-Bench-201 cells measured on 6 devices: Pixel 3, Raspberry Pi 4, Eyeriss, FPGA (HW-NAS-Bench), Pixel 2, Galaxy S7 (HELP); reference: the ResNet cell", nb201Mobile},
 	"fbnet-phones": {"HELP's Pixel 2 and Galaxy S7 on the FBNet space (CIFAR-100), learned from 5,000 measured networks (robust per-op model); reference: the all-k3_e6 network", fbnetPhones},
+	"fbnet-lut":    {"HW-NAS-Bench's per-op tables of the FBNet space (CIFAR-100): Pixel 3, Raspberry Pi 4, Eyeriss, FPGA; reference: the all-k3_e6 network", fbnetLUT},
+	"note10":       {"Once-for-All's Samsung Note10 CPU table (the ofa space at 224 px); reference: the largest ofa network", note10},
+	"pixel1":       {"ProxylessNAS's Pixel 1 CPU table (the proxyless space at 224 px); reference: target 78 ms, ProxylessNAS-Mobile's published latency", pixel1},
 	"mnv4":         {"the 7 devices of MobileNetV4's Table 6 (Pixel 6/S23 CPU, Pixel 8 EdgeTPU, iPhone 13 CoreML, Pixel 4 Hexagon DSP, Pixel 7/S23 GPU) as rooflines calibrated on the zoo models measured there; reference: MobileNetV2; input 224", mnv4},
 	"ridgepoint":   {"MobileNetV4's hardware-agnostic roofline family, ridge points 0..500 MACs/byte; reference: MobileNetV2; input 224", ridgepoint},
 }
@@ -83,6 +87,52 @@ func mnv4(z *zoo.Zoo) (*Fleet, error) {
 
 func ridgepoint(*zoo.Zoo) (*Fleet, error) {
 	return rooflineDevices(roofline.RidgeFamily(), "roofline", "analytic roofline (MobileNetV4 ridge-point model), int8"), nil
+}
+
+func fbnetLUT(*zoo.Zoo) (*Fleet, error) {
+	devs, err := lut.FBNetDevices()
+	if err != nil {
+		return nil, err
+	}
+	f := &Fleet{}
+	for _, d := range devs {
+		t, err := lut.FBNet(d)
+		if err != nil {
+			return nil, err
+		}
+		f.Devices = append(f.Devices, &Device{Name: d, Kind: "lut", Weight: 1, Model: t, Source: t.Source,
+			Accuracy: latency.Exact("the benchmark's own per-op table (sums reproduce its 5,000 networks to 6e-6 ms)", 5000),
+			Ref:      Reference{Space: "fbnet", Choice: FBNetReference}})
+	}
+	return f, nil
+}
+
+// OFAMax is the largest network of the ofa space (depth 4, kernel 7,
+// expansion 6 everywhere), the note10 fleet's reference.
+const OFAMax = "k7e6,k7e6,k7e6,k7e6/k7e6,k7e6,k7e6,k7e6/k7e6,k7e6,k7e6,k7e6/k7e6,k7e6,k7e6,k7e6/k7e6,k7e6,k7e6,k7e6"
+
+// note10 prices networks of the ofa space with Once-for-All's table.
+func note10(*zoo.Zoo) (*Fleet, error) {
+	t, err := lut.Note10(224)
+	if err != nil {
+		return nil, err
+	}
+	return &Fleet{Resolution: 224, Devices: []*Device{{Name: "note10", Kind: "lut", Weight: 1, Model: t, Source: t.Source,
+		Accuracy: latency.Accuracy{Method: "per-op table measured on the phone (Once-for-All); whole-network error not published"},
+		Ref:      Reference{Space: "ofa", Choice: OFAMax}}}}, nil
+}
+
+// pixel1 prices networks with ProxylessNAS's table; 78 ms is the measured
+// Pixel 1 latency ProxylessNAS reports for its mobile model (Cai et al.,
+// ICLR 2019, Table 2).
+func pixel1(*zoo.Zoo) (*Fleet, error) {
+	t, err := lut.Pixel1()
+	if err != nil {
+		return nil, err
+	}
+	return &Fleet{Resolution: 224, Devices: []*Device{{Name: "pixel1", Kind: "lut", Weight: 1, Model: t, Source: t.Source,
+		Accuracy: latency.Accuracy{Method: "per-op table measured on the phone (ProxylessNAS); whole-network error not published"},
+		Ref:      Reference{TargetMS: 78}}}}, nil
 }
 
 // FBNetReference is the fbnet space's MobileNetV2-like member (every layer

@@ -12,6 +12,7 @@ import (
 
 	"github.com/fleetnas/fleetnas/latency"
 	"github.com/fleetnas/fleetnas/latency/linear"
+	"github.com/fleetnas/fleetnas/latency/lut"
 	"github.com/fleetnas/fleetnas/latency/roofline"
 	"github.com/fleetnas/fleetnas/latency/table"
 	"github.com/fleetnas/fleetnas/space"
@@ -210,6 +211,27 @@ func buildDevice(ds deviceSpec, dir string, z *zoo.Zoo, cache map[string]*Fleet)
 		if err := rooflineDevice(d, ds, dir); err != nil {
 			return nil, err
 		}
+	case "lut":
+		var t *lut.Table
+		switch {
+		case (ds.Table == "") == (ds.Builtin == ""):
+			return nil, errors.New("a lut device needs exactly one of table (a CSV, docs/lut-csv.md) or builtin (note10_160..note10_224, pixel1, fbnet_pixel3, fbnet_raspi4, fbnet_eyeriss, fbnet_fpga)")
+		case ds.Table != "":
+			path := resolvePath(dir, ds.Table)
+			var err error
+			if t, err = lut.ReadCSVFile(path); err != nil {
+				return nil, fmt.Errorf("field table: %w", err)
+			}
+			d.Source = path
+		default:
+			var err error
+			if t, err = builtinLUT(ds.Builtin); err != nil {
+				return nil, fmt.Errorf("field builtin: %w", err)
+			}
+			d.Source = t.Source
+		}
+		d.Model = t
+		d.Accuracy = latency.Accuracy{Method: "per-op table; whole-network error not known (validate it against measurements)"}
 	case "linear":
 		if ds.Space == "" || ds.ModelFile == "" {
 			return nil, errors.New("a linear device needs space and model_file (saved by `fleetnas calibrate --kind linear --save`)")
@@ -281,4 +303,21 @@ func rooflineDevice(d *Device, ds deviceSpec, dir string) error {
 	}
 	d.Model, d.Source, d.Accuracy = rd.Model, path, rd.Accuracy
 	return nil
+}
+
+// builtinLUT opens an embedded table by name.
+func builtinLUT(name string) (*lut.Table, error) {
+	switch {
+	case name == "pixel1":
+		return lut.Pixel1()
+	case strings.HasPrefix(name, "note10_"):
+		var r int
+		if _, err := fmt.Sscanf(name, "note10_%d", &r); err != nil {
+			return nil, fmt.Errorf("unknown table %q", name)
+		}
+		return lut.Note10(r)
+	case strings.HasPrefix(name, "fbnet_"):
+		return lut.FBNet(strings.TrimPrefix(name, "fbnet_"))
+	}
+	return nil, fmt.Errorf("unknown built-in table %q; one of note10_160, note10_176, note10_192, note10_208, note10_224, pixel1, fbnet_pixel3, fbnet_raspi4, fbnet_eyeriss, fbnet_fpga", name)
 }

@@ -67,3 +67,25 @@ func TestUnknownFleet(t *testing.T) {
 		t.Error("unknown fleet accepted")
 	}
 }
+
+// TestLUTFleetsCoverTheirSpaces: every sampled network of the space a LUT
+// fleet is made for prices without a missing entry.
+func TestLUTFleetsCoverTheirSpaces(t *testing.T) {
+	z := mustZoo(t)
+	for _, c := range []struct{ fleet, space string }{{"note10", "ofa"}, {"pixel1", "proxyless"}, {"fbnet-lut", "fbnet"}} {
+		f, err := Builtin(c.fleet, z)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sp, _ := space.Get(c.space)
+		for _, ch := range space.Sample(sp, 50, 3) {
+			n, err := latency.FromSpace(sp, ch, f.Resolution)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.Evaluate(n); err != nil {
+				t.Errorf("%s: %v", c.fleet, err)
+			}
+		}
+	}
+}

@@ -6,6 +6,7 @@ var constructors = map[string]func() Space{
 	"multihw":   newMultiHW,
 	"mnv3like":  newMNV3Like,
 	"proxyless": newProxyless,
+	"ofa":       newOFA,
 	"fbnet":     newFBNet,
 	"nb201":     newNB201,
 }

@@ -89,3 +89,24 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestOFAMatchesNote10Keys: every network of the ofa space is priced by
+// the Once-for-All Note10 table (checked in latency/lut); here, the
+// space's layer count: depth 2..4 per stage gives 10..20 searchable layers.
+func TestOFADepth(t *testing.T) {
+	s, err := Get("ofa")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range [][]int{make([]int, 20)} {
+		n, err := s.Network(c, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// stem + fixed block + 10 mandatory layers (choice 0 = skip for the
+		// optional ones) + head conv, pool, head conv, fc.
+		if got := len(n.Blocks); got != 2+10+4 {
+			t.Errorf("%d blocks, want 16", got)
+		}
+	}
+}
