@@ -172,3 +172,58 @@ func TestLatencyJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestCalibrateCommand fits a device from 300 of HELP's Pixel 2 FBNet
+// measurements, saves it, and uses it in a fleet file.
+func TestCalibrateCommand(t *testing.T) {
+	rows, err := csv.NewReader(bytes.NewReader(data.MustFile("fbnet/fbnet_archs_latency.csv"))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	var b strings.Builder
+	b.WriteString("arch,latency_ms\n")
+	for _, r := range rows[1:301] {
+		b.WriteString(r[1] + "," + r[6] + "\n") // ops, pixel2_ms
+	}
+	meas := filepath.Join(dir, "pixel2.csv")
+	os.WriteFile(meas, []byte(b.String()), 0o644)
+	for _, kind := range []string{"linear", "lut", "roofline"} {
+		saved := filepath.Join(dir, kind+".out")
+		out, _, err := run(t, "calibrate", "--space", "fbnet", "--measurements", meas, "--kind", kind, "--folds", "3", "--save", saved, "--json")
+		if err != nil {
+			t.Fatalf("%s: %v", kind, err)
+		}
+		var r struct {
+			N        int
+			Accuracy struct {
+				MAPE     float64 `json:"mape_pct"`
+				Within10 float64 `json:"within_10pct"`
+			}
+		}
+		if err := json.Unmarshal([]byte(out), &r); err != nil || r.N != 300 || !(r.Accuracy.MAPE > 0) {
+			t.Errorf("%s: %v %s", kind, err, out)
+		}
+	}
+	fl := `name: mine
+devices:
+  - {name: lin, kind: linear, space: fbnet, model_file: linear.out, reference: {target_ms: 30}}
+  - {name: tab, kind: lut, table: lut.out, reference: {target_ms: 30}}
+  - {name: roof, kind: calibrated, params_file: roofline.out, reference: {target_ms: 30}}
+`
+	fp := filepath.Join(dir, "mine.yaml")
+	os.WriteFile(fp, []byte(fl), 0o644)
+	out, _, err := run(t, "latency", "--fleet", fp, "--space", "fbnet", "--choice", rows[1][1], "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, `"name": "roof"`) {
+		t.Errorf("%s", out)
+	}
+	if _, _, err := run(t, "calibrate", "--space", "fbnet", "--measurements", meas, "--kind", "oracle"); err == nil {
+		t.Error("unknown kind accepted")
+	}
+	if _, _, err := run(t, "calibrate", "--space", "fbnet"); err == nil {
+		t.Error("missing --measurements accepted")
+	}
+}
