@@ -65,10 +65,10 @@ func ReadMeasurements(r io.Reader, name string, sp space.Space) (*Measurements, 
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
+		line, _ := cr.FieldPos(0)
 		if len(rec) <= max(ai, li) {
 			return nil, fmt.Errorf("%s:%d: %d fields, want at least %d", name, line, len(rec), max(ai, li)+1)
 		}
