@@ -55,7 +55,7 @@ func tunasScaleFilters(filters int, multiplier float64, base int) int {
 }
 
 func newMNV3Like() Space {
-	s := &mnv3Like{mobileGrammar: mobileGrammar{space: "mnv3like"}}
+	s := &mnv3Like{mobileGrammar: mobileGrammar{space: "mnv3like", description: "TuNAS MobileNetV3-like space (Bender et al. 2020): per-block widths, kernel 3/5/7, expansion 1-6, optional SE, hard-swish in later stages, skippable layers"}}
 	g := &s.mobileGrammar
 	s.stemWidth = g.decide("stem/width", mobileWidths(16, tunasScaleFilters))
 	s.stemKernel = g.decide("stem/kernel", []string{"conv3", "conv5"})
@@ -82,27 +82,10 @@ func newMNV3Like() Space {
 	return s
 }
 
-// Name is the registry key of the TuNAS MobileNetV3-like space.
-func (s *mnv3Like) Name() string { return "mnv3like" }
-
-// Description names the space and its source for listings.
-func (s *mnv3Like) Description() string {
-	return "TuNAS MobileNetV3-like space (Bender et al. 2020): per-block widths, kernel 3/5/7, expansion 1-6, optional SE, hard-swish in later stages, skippable layers"
-}
-
-// DefaultResolution and DefaultClasses are ImageNet's 224 and 1000, the
-// setting the space was published with.
-func (s *mnv3Like) DefaultResolution() int { return 224 }
-func (s *mnv3Like) DefaultClasses() int    { return 1000 }
-
 // Network builds the network of a choice vector; it is validated before
 // it is returned, so a caller never receives one that cannot be lowered.
 func (s *mnv3Like) Network(choice []int, opt Options) (*arch.Network, error) {
-	str, err := s.Format(choice)
-	if err != nil {
-		return nil, err
-	}
-	res, classes, err := defaultedOptions(s, opt)
+	str, res, classes, err := s.start(choice, opt)
 	if err != nil {
 		return nil, err
 	}

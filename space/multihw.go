@@ -73,7 +73,7 @@ type mobileStage struct {
 }
 
 func newMultiHW() Space {
-	s := &multiHW{mobileGrammar: mobileGrammar{space: "multihw"}}
+	s := &multiHW{mobileGrammar: mobileGrammar{space: "multihw", description: "multi-hardware MobileNet space of Chu et al. 2020 (ReLU, no SE, k3/k5, per-stage widths), reconstructed so that MobileNet-MultiHW-AVG and -MAX are members"}}
 	g := &s.mobileGrammar
 	s.stemWidth = g.decide("stem/width", mobileWidths(16, arch.ScaleFilters))
 	s.stemSep = g.decide("stem/sep", []string{"skip", "sep3"})
@@ -95,27 +95,10 @@ func newMultiHW() Space {
 	return s
 }
 
-// Name is the registry key of the multi-hardware space.
-func (s *multiHW) Name() string { return "multihw" }
-
-// Description names the space and its source for listings.
-func (s *multiHW) Description() string {
-	return "multi-hardware MobileNet space of Chu et al. 2020 (ReLU, no SE, k3/k5, per-stage widths), reconstructed so that MobileNet-MultiHW-AVG and -MAX are members"
-}
-
-// DefaultResolution and DefaultClasses are ImageNet's 224 and 1000, the
-// setting the space was published with.
-func (s *multiHW) DefaultResolution() int { return 224 }
-func (s *multiHW) DefaultClasses() int    { return 1000 }
-
 // Network builds the network of a choice vector; it is validated before
 // it is returned, so a caller never receives one that cannot be lowered.
 func (s *multiHW) Network(choice []int, opt Options) (*arch.Network, error) {
-	str, err := s.Format(choice)
-	if err != nil {
-		return nil, err
-	}
-	res, classes, err := defaultedOptions(s, opt)
+	str, res, classes, err := s.start(choice, opt)
 	if err != nil {
 		return nil, err
 	}
@@ -159,10 +142,11 @@ func (s *multiHW) Network(choice []int, opt Options) (*arch.Network, error) {
 // in exactly one segment and every token is a choice name, so Format and
 // Parse are inverse bijections between choice vectors and strings.
 type mobileGrammar struct {
-	space     string
-	decisions []Decision
-	index     []map[string]int // per decision: choice name -> index
-	segments  []mobileSegment
+	space       string
+	description string
+	decisions   []Decision
+	index       []map[string]int // per decision: choice name -> index
+	segments    []mobileSegment
 }
 
 // mobileSegment is one "/"-separated part of a canonical string.
@@ -172,6 +156,31 @@ type mobileSegment struct {
 	head  int    // decision written before ':' (-1: none)
 	label string // fixed text written before ':' when head < 0 ("" = no ':')
 	items []int  // decisions written comma-separated
+}
+
+// Name is the space's registry key.
+func (g *mobileGrammar) Name() string { return g.space }
+
+// Description names the space and its source for listings.
+func (g *mobileGrammar) Description() string { return g.description }
+
+// DefaultResolution and DefaultClasses are ImageNet's 224 and 1000, the
+// setting every MobileNet-style space was published with.
+func (g *mobileGrammar) DefaultResolution() int { return 224 }
+
+// DefaultClasses is ImageNet's 1000.
+func (g *mobileGrammar) DefaultClasses() int { return 1000 }
+
+// start formats the choice vector and applies the default options: the
+// common prologue of every MobileNet-style space's Network.
+func (g *mobileGrammar) start(choice []int, opt Options) (str string, res, classes int, err error) {
+	if str, err = g.Format(choice); err != nil {
+		return "", 0, 0, err
+	}
+	if res, classes, err = defaultedOptions(g, opt); err != nil {
+		return "", 0, 0, err
+	}
+	return str, res, classes, nil
 }
 
 // decide appends a decision and returns its index in the choice vector.

@@ -36,7 +36,7 @@ var (
 )
 
 func newOFA() Space {
-	s := &ofa{mobileGrammar: mobileGrammar{space: "ofa"}}
+	s := &ofa{mobileGrammar: mobileGrammar{space: "ofa", description: "Once-for-All MobileNetV3 space at width 1.2 (Cai et al. 2020): depth 2-4, kernel 3/5/7, expansion 3/4/6; priced by the Note10 tables"}}
 	g := &s.mobileGrammar
 	mandatory, _ := mobileOpChoices([]int{3, 5, 7}, []int{3, 4, 6}, false, false)
 	optional, _ := mobileOpChoices([]int{3, 5, 7}, []int{3, 4, 6}, false, true)
@@ -56,26 +56,9 @@ func newOFA() Space {
 	return s
 }
 
-// Name is the registry key of the Once-for-All space.
-func (s *ofa) Name() string { return "ofa" }
-
-// Description names the space and its source for listings.
-func (s *ofa) Description() string {
-	return "Once-for-All MobileNetV3 space at width 1.2 (Cai et al. 2020): depth 2-4, kernel 3/5/7, expansion 3/4/6; priced by the Note10 tables"
-}
-
-// DefaultResolution is 224, the largest resolution of the Note10 tables
-// (160 to 224 in steps of 16 are measured); DefaultClasses is ImageNet's.
-func (s *ofa) DefaultResolution() int { return 224 }
-func (s *ofa) DefaultClasses() int    { return 1000 }
-
 // Network builds the network of a choice vector.
 func (s *ofa) Network(choice []int, opt Options) (*arch.Network, error) {
-	str, err := s.Format(choice)
-	if err != nil {
-		return nil, err
-	}
-	res, classes, err := defaultedOptions(s, opt)
+	str, res, classes, err := s.start(choice, opt)
 	if err != nil {
 		return nil, err
 	}

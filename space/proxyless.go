@@ -38,7 +38,7 @@ type proxyless struct {
 }
 
 func newProxyless() Space {
-	s := &proxyless{mobileGrammar: mobileGrammar{space: "proxyless"}}
+	s := &proxyless{mobileGrammar: mobileGrammar{space: "proxyless", description: "ProxylessNAS mobile space (Cai et al. 2019): 21 MBConv layers, kernel 3/5/7, expansion 3/6, skippable non-first layers, ReLU6"}}
 	g := &s.mobileGrammar
 	first, _ := mobileOpChoices([]int{3, 5, 7}, []int{3, 6}, false, false)
 	optional, _ := mobileOpChoices([]int{3, 5, 7}, []int{3, 6}, false, true)
@@ -60,27 +60,10 @@ func newProxyless() Space {
 	return s
 }
 
-// Name is the registry key of the ProxylessNAS space.
-func (s *proxyless) Name() string { return "proxyless" }
-
-// Description names the space and its source for listings.
-func (s *proxyless) Description() string {
-	return "ProxylessNAS mobile space (Cai et al. 2019): 21 MBConv layers, kernel 3/5/7, expansion 3/6, skippable non-first layers, ReLU6"
-}
-
-// DefaultResolution and DefaultClasses are ImageNet's 224 and 1000, the
-// setting the space was published with.
-func (s *proxyless) DefaultResolution() int { return 224 }
-func (s *proxyless) DefaultClasses() int    { return 1000 }
-
 // Network builds the network of a choice vector; it is validated before
 // it is returned, so a caller never receives one that cannot be lowered.
 func (s *proxyless) Network(choice []int, opt Options) (*arch.Network, error) {
-	str, err := s.Format(choice)
-	if err != nil {
-		return nil, err
-	}
-	res, classes, err := defaultedOptions(s, opt)
+	str, res, classes, err := s.start(choice, opt)
 	if err != nil {
 		return nil, err
 	}

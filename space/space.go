@@ -124,7 +124,11 @@ func validated(n *arch.Network) (*arch.Network, error) {
 
 // defaultedOptions applies a space's defaults to opt and rejects negative
 // settings, which would otherwise surface as a confusing lowering error.
-func defaultedOptions(s Space, opt Options) (res, classes int, err error) {
+func defaultedOptions(s interface {
+	Name() string
+	DefaultResolution() int
+	DefaultClasses() int
+}, opt Options) (res, classes int, err error) {
 	res, classes = opt.Resolution, opt.Classes
 	if res < 0 {
 		return 0, 0, fmt.Errorf("%s: resolution must be positive (0 for the default %d), got %d", s.Name(), s.DefaultResolution(), res)
