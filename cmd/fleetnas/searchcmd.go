@@ -1,0 +1,137 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/fleetnas/fleetnas/job"
+	"github.com/mattn/go-isatty"
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+)
+
+// barProgress shows a progress bar on a terminal.
+type barProgress struct {
+	w   io.Writer
+	bar *progressbar.ProgressBar
+}
+
+func (p *barProgress) Start(total, done int) {
+	p.bar = progressbar.NewOptions(total,
+		progressbar.OptionSetWriter(p.w),
+		progressbar.OptionSetDescription("search"),
+		progressbar.OptionShowCount(),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionClearOnFinish())
+	_ = p.bar.Set(done)
+}
+
+func (p *barProgress) Set(done int, best float64) {
+	p.bar.Describe(fmt.Sprintf("search (best reward %.4f)", best))
+	_ = p.bar.Set(done)
+}
+
+func (p *barProgress) Finish() { _ = p.bar.Finish() }
+
+// progressFor returns a bar when w is a terminal and nil (quiet) otherwise.
+func progressFor(w io.Writer) job.Progress {
+	if f, ok := w.(*os.File); ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd())) {
+		return &barProgress{w: w}
+	}
+	return nil
+}
+
+func newSearchCmd() *cobra.Command {
+	var s job.Settings
+	var out, holdout string
+	var resume, asJSON bool
+	var every time.Duration
+	cmd := &cobra.Command{
+		Use:   "search",
+		Short: "Search a space for the most accurate network under a fleet's latency metric",
+		Long: `Search a space for the network that maximises the reward
+  abs:  accuracy + beta*|M/T - 1|          (TuNAS)
+  mnas: accuracy * (M/T)^beta              (MnasNet soft)
+  hard: accuracy, or accuracy*T/M over the target
+where M is the fleet metric (avg, max, or one device's ratio) and accuracy
+is a fraction. With the defaults this searches NAS-Bench-201 on six real
+devices with TuNAS for the network whose worst-device latency (relative to
+the ResNet cell) is on target.
+
+Writes DIR/result.json (the chosen network and its numbers), history.csv
+(every evaluation), pareto.csv and report.html (plots). Checkpoints every
+few seconds; after a kill, the same command with --resume continues to the
+same result as an unbroken run.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if holdout != "" {
+				s.Holdout = strings.Split(holdout, ",")
+			}
+			if out == "" {
+				out = filepath.Join("fleetnas-out", fmt.Sprintf("%s-%s-%s-%s-seed%d", s.Space, filepath.Base(s.Fleet), strings.ReplaceAll(s.Metric, ":", "_"), s.Algo, s.Seed))
+			}
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			o, err := job.Run(ctx, s, job.Options{Dir: out, Resume: resume, CheckpointEvery: every, Progress: progressFor(cmd.ErrOrStderr())})
+			if err != nil {
+				return err
+			}
+			w := cmd.OutOrStdout()
+			if asJSON {
+				b, err := os.ReadFile(filepath.Join(out, "result.json"))
+				if err != nil {
+					return err
+				}
+				_, err = w.Write(b)
+				return err
+			}
+			c := o.Chosen
+			fmt.Fprintf(w, "chosen (%s): %s\n", s.Algo, c.Key)
+			fmt.Fprintf(w, "  accuracy %.2f%%  AVG %.3f  MAX %.3f  reward %.4f\n", c.Accuracy, c.Avg, c.Max, c.Reward)
+			for i, d := range o.Job.Devices() {
+				fmt.Fprintf(w, "  %-16s %8.3f ms  ratio %.3f\n", d, c.LatencyMS[i], c.Ratio[i])
+			}
+			fmt.Fprintf(w, "%d evaluations (%d unique) in %s\n", len(o.History), len(uniqueKeys(o.History)), o.Elapsed.Round(time.Millisecond))
+			fmt.Fprintf(w, "results: %s\nreport:  %s\n", filepath.Join(out, "result.json"), filepath.Join(out, "report.html"))
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&s.Space, "space", "nb201", "search space")
+	f.StringVar(&s.Fleet, "fleet", "nb201-mobile", "built-in fleet or fleet file")
+	f.StringVar(&s.Accuracy, "accuracy", "table:cifar100", "accuracy source: table:cifar10|cifar100|imagenet16_120, or command:PROGRAM")
+	f.StringVar(&s.Metric, "metric", "max", "metric: avg, max or device:NAME")
+	f.Float64Var(&s.Target, "target", 0.85, "target T of the metric (a ratio to the fleet's references)")
+	f.Float64Var(&s.Beta, "beta", -0.5, "weight of the latency term (negative)")
+	f.StringVar(&s.Reward, "reward", "abs", "reward: abs (TuNAS), mnas (MnasNet soft) or hard")
+	f.StringVar(&s.Algo, "algo", "tunas", "algorithm: tunas, evolution, random or exhaustive")
+	f.IntVar(&s.Budget, "budget", 1000, "number of evaluations")
+	f.Uint64Var(&s.Seed, "seed", 1, "random seed (same seed, same result)")
+	f.IntVar(&s.Resolution, "resolution", 0, "deployment resolution (default: the fleet's)")
+	f.Float64Var(&s.LearningRate, "lr", 0, "tunas: Adam learning rate (default: the controller's)")
+	f.Float64Var(&s.EntropyBonus, "entropy-bonus", 0, "tunas: entropy bonus weight")
+	f.IntVar(&s.Population, "population", 0, "evolution: population size (default: the controller's)")
+	f.IntVar(&s.Sample, "sample", 0, "evolution: tournament size (default: the controller's)")
+	f.StringVar(&holdout, "holdout", "", "comma-separated devices to price but leave out of the metric")
+	f.StringVar(&out, "out", "", "output directory (default fleetnas-out/<settings>)")
+	f.BoolVar(&resume, "resume", false, "continue the search checkpointed in --out")
+	f.DurationVar(&every, "checkpoint-every", 5*time.Second, "time between checkpoints")
+	f.BoolVar(&asJSON, "json", false, "print result.json")
+	return cmd
+}
+
+func uniqueKeys(h []*job.Record) map[string]bool {
+	u := map[string]bool{}
+	for _, r := range h {
+		u[r.Key] = true
+	}
+	return u
+}
