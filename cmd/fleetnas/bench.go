@@ -30,6 +30,7 @@ func searchFlags(cmd *cobra.Command, s *job.Settings) {
 	f.Float64Var(&s.Beta, "beta", -0.5, "weight of the latency term (negative)")
 	f.StringVar(&s.Reward, "reward", "abs", "reward: abs, mnas or hard")
 	f.Float64Var(&s.LearningRate, "lr", 0, "tunas learning rate (default: the controller's)")
+	f.Float64Var(&s.EntropyBonus, "entropy-bonus", 0, "tunas entropy bonus weight")
 	f.IntVar(&s.Population, "population", 0, "evolution population (default: the controller's)")
 	f.IntVar(&s.Sample, "sample", 0, "evolution tournament size (default: the controller's)")
 }
