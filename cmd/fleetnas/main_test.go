@@ -227,3 +227,61 @@ devices:
 		t.Error("missing --measurements accepted")
 	}
 }
+
+func TestSearchCommand(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	out, _, err := run(t, "search", "--algo", "evolution", "--budget", "200", "--out", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "report.html") {
+		t.Errorf("%s", out)
+	}
+	for _, f := range []string{"result.json", "history.csv", "pareto.csv", "report.html"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Error(err)
+		}
+	}
+	// A finished run with the same settings is reused, not refused.
+	if _, _, err := run(t, "search", "--algo", "evolution", "--budget", "200", "--out", dir); err != nil {
+		t.Errorf("rerun of a finished search: %v", err)
+	}
+	for _, args := range [][]string{
+		{"search", "--algo", "annealing", "--out", dir + "2"},
+		{"search", "--space", "darts", "--out", dir + "3"},
+		{"search", "--metric", "device:iphone", "--out", dir + "4"},
+		{"search", "--budget", "-1", "--out", dir + "5"},
+		{"search", "--resume", "--out", dir + "6"},
+	} {
+		if _, _, err := run(t, args...); err == nil {
+			t.Errorf("%v accepted", args)
+		}
+	}
+}
+
+func TestBenchCommands(t *testing.T) {
+	out, _, err := run(t, "bench", "search", "--algos", "random,evolution", "--budgets", "50,100", "--seeds", "3", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r struct {
+		Summary []struct {
+			Algo     string
+			Budget   int
+			HitShare float64 `json:"hit_share"`
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &r); err != nil || len(r.Summary) != 4 {
+		t.Fatalf("%v %s", err, out)
+	}
+	out, _, err = run(t, "bench", "multihw", "--holdout", "samsung_s7")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "samsung_s7*") || !strings.Contains(out, "device:pixel3") || strings.Contains(out, "device:samsung_s7") {
+		t.Errorf("%s", out)
+	}
+	if _, _, err := run(t, "bench", "search", "--budgets", "x"); err == nil {
+		t.Error("bad --budgets accepted")
+	}
+}
