@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"encoding/csv"
 	"encoding/json"
 	"os"
@@ -283,5 +284,59 @@ func TestBenchCommands(t *testing.T) {
 	}
 	if _, _, err := run(t, "bench", "search", "--budgets", "x"); err == nil {
 		t.Error("bad --budgets accepted")
+	}
+}
+
+// writeIDX writes a tiny IDX data set: class k images are bright in row k.
+func writeIDX(t *testing.T, dir, prefix string, n int) {
+	t.Helper()
+	img := []byte{0, 0, 8, 3, 0, 0, 0, byte(n), 0, 0, 0, 8, 0, 0, 0, 8}
+	lab := []byte{0, 0, 8, 1, 0, 0, 0, byte(n)}
+	for i := 0; i < n; i++ {
+		k := i % 4
+		for p := 0; p < 64; p++ {
+			v := byte(20)
+			if p/8 == 2*k {
+				v = 230
+			}
+			img = append(img, v)
+		}
+		lab = append(lab, byte(k))
+	}
+	os.WriteFile(filepath.Join(dir, prefix+"-images-idx3-ubyte"), img, 0o644)
+	os.WriteFile(filepath.Join(dir, prefix+"-labels-idx1-ubyte"), lab, 0o644)
+}
+
+func TestTrainAndEvalCommands(t *testing.T) {
+	dir := t.TempDir()
+	writeIDX(t, dir, "train", 128)
+	writeIDX(t, dir, "t10k", 32)
+	net := filepath.Join(dir, "net.json")
+	os.WriteFile(net, []byte(`{"format": "fleetnas.network/v1", "resolution": 8, "input_channels": 1, "blocks": [
+ {"type": "conv", "kernel": 3, "filters": 8, "activation": "relu"},
+ {"type": "ibn", "kernel": 3, "stride": 2, "filters": 8, "expansion": 2, "activation": "relu"},
+ {"type": "gpool"}, {"type": "fc", "filters": 4}]}`), 0o644)
+	out := filepath.Join(dir, "run")
+	res, _, err := run(t, "train", "--arch", net, "--data", "idx:"+dir, "--epochs", "3", "--batch", "16", "--lr", "0.05",
+		"--crop-pad", "0", "--flip=false", "--out", out, "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r struct {
+		TestAccuracy float64 `json:"test_accuracy"`
+	}
+	if err := json.Unmarshal([]byte(res), &r); err != nil {
+		t.Fatal(err)
+	}
+	// Four trivially separable classes: far above chance (25%).
+	if r.TestAccuracy < 60 {
+		t.Errorf("test accuracy %.1f%%", r.TestAccuracy)
+	}
+	ev, _, err := run(t, "eval", "--checkpoint", filepath.Join(out, "checkpoint.json"), "--data", "idx:"+dir)
+	if err != nil || !strings.Contains(ev, fmt.Sprintf("%.2f%%", r.TestAccuracy)) {
+		t.Errorf("eval: %v %s (train said %.2f%%)", err, ev, r.TestAccuracy)
+	}
+	if _, _, err := run(t, "train", "--arch", net, "--data", "idx:"+filepath.Join(dir, "missing")); err == nil {
+		t.Error("missing data accepted")
 	}
 }

@@ -1,0 +1,348 @@
+// Package train trains networks with the nn engine: it builds a trainable
+// Model from an arch network (one op per lowered layer), runs epochs over
+// a dataset with an optimizer and a learning-rate schedule, reports loss,
+// accuracy and images/s, evaluates on the test split, and checkpoints
+// atomically after every epoch so that training resumes where it stopped.
+package train
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/fleetnas/fleetnas/arch"
+	"github.com/fleetnas/fleetnas/dataset"
+	"github.com/fleetnas/fleetnas/nn"
+	"github.com/fleetnas/fleetnas/optim"
+)
+
+// Config are the training settings.
+type Config struct {
+	Epochs         int     `json:"epochs"`
+	Batch          int     `json:"batch"`
+	LR             float64 `json:"lr"`
+	Optimizer      string  `json:"optimizer"` // sgd, rmsprop, adam
+	WeightDecay    float64 `json:"weight_decay"`
+	LabelSmoothing float64 `json:"label_smoothing"`
+	WarmupEpochs   float64 `json:"warmup_epochs"`
+	Seed           uint64  `json:"seed"`
+	Pad            int     `json:"crop_pad"`
+	Flip           bool    `json:"flip"`
+}
+
+// EpochLog is one epoch's figures.
+type EpochLog struct {
+	Epoch        int     `json:"epoch"`
+	Loss         float64 `json:"loss"`
+	TrainAcc     float64 `json:"train_accuracy"`
+	TestAcc      float64 `json:"test_accuracy"`
+	ImagesPerSec float64 `json:"images_per_sec"`
+	Seconds      float64 `json:"seconds"`
+}
+
+// stateful ops carry non-trainable buffers (batch-norm moving statistics).
+type stateful interface {
+	buffers() map[string][]float32
+	setBuffers(map[string][]float32) error
+}
+
+func (c Config) optimizer() (optim.Optimizer, error) {
+	switch c.Optimizer {
+	case "", "sgd":
+		return optim.NewSGD(optim.SGDConfig{Momentum: 0.9, Nesterov: true, WeightDecay: c.WeightDecay})
+	case "rmsprop":
+		cfg := optim.MobileNetRMSProp()
+		cfg.WeightDecay = c.WeightDecay
+		return optim.NewRMSProp(cfg)
+	case "adam":
+		cfg := optim.DefaultAdam()
+		cfg.WeightDecay = c.WeightDecay
+		return optim.NewAdam(cfg)
+	}
+	return nil, fmt.Errorf("unknown optimizer %q: one of sgd, rmsprop, adam", c.Optimizer)
+}
+
+// Evaluate returns the top-1 accuracy (%) of the model on a split.
+func (m *Model) Evaluate(split *dataset.Split, batch int) (float64, error) {
+	l, err := dataset.NewEvalLoader(split, batch)
+	if err != nil {
+		return 0, err
+	}
+	g := m.Graph.Tensors[0]
+	if l, err = l.WithOutput(dataset.Output{H: g.H, W: g.W, C: g.C}); err != nil {
+		return 0, err
+	}
+	correct, n := 0, 0
+	for x, labels := range l.Epoch(0) {
+		logits, err := m.Forward(x, false)
+		if err != nil {
+			return 0, err
+		}
+		correct += nn.CountCorrect(logits, labels)
+		n += len(labels)
+	}
+	if n == 0 {
+		return 0, errors.New("empty split")
+	}
+	return 100 * float64(correct) / float64(n), nil
+}
+
+// Run trains m on ds and returns the per-epoch log. With dir set it
+// checkpoints there after every epoch and resumes from a checkpoint it
+// finds (whose network and settings must match).
+func Run(ctx context.Context, m *Model, ds *dataset.Dataset, cfg Config, dir string, log func(EpochLog)) ([]EpochLog, error) {
+	if cfg.Epochs <= 0 || cfg.Batch <= 0 || !(cfg.LR > 0) {
+		return nil, fmt.Errorf("epochs, batch and lr must be positive (got %d, %d, %g)", cfg.Epochs, cfg.Batch, cfg.LR)
+	}
+	opt, err := cfg.optimizer()
+	if err != nil {
+		return nil, err
+	}
+	g := m.Graph.Tensors[0]
+	loader, err := dataset.NewLoader(ds.Train, cfg.Batch, cfg.Seed, dataset.Augment{Pad: cfg.Pad, Flip: cfg.Flip})
+	if err != nil {
+		return nil, err
+	}
+	if loader, err = loader.WithOutput(dataset.Output{H: g.H, W: g.W, C: g.C}); err != nil {
+		return nil, err
+	}
+	steps := loader.NumBatches()
+	sched := optim.Cosine{Base: cfg.LR, Warmup: int(cfg.WarmupEpochs * float64(steps)), Total: cfg.Epochs * steps}
+	var logs []EpochLog
+	start := 0
+	if dir != "" {
+		ck, err := readCheckpoint(filepath.Join(dir, "checkpoint.json"))
+		switch {
+		case err == nil:
+			if ck.Config != cfg {
+				return nil, fmt.Errorf("checkpoint in %s was trained with other settings (%+v)", dir, ck.Config)
+			}
+			if err := m.restore(ck, opt); err != nil {
+				return nil, fmt.Errorf("checkpoint in %s: %w", dir, err)
+			}
+			start, logs = ck.Epoch, ck.Log
+		case !errors.Is(err, os.ErrNotExist):
+			return nil, err
+		}
+	}
+	for e := start; e < cfg.Epochs; e++ {
+		t0 := time.Now()
+		var lossSum float64
+		correct, seen, step := 0, 0, e*steps
+		for x, labels := range loader.Epoch(e) {
+			if err := ctx.Err(); err != nil {
+				return logs, err
+			}
+			optim.ZeroGrad(m.params)
+			logits, err := m.Forward(x, true)
+			if err != nil {
+				return logs, err
+			}
+			loss, grad, err := nn.SoftmaxCrossEntropy(logits, labels, cfg.LabelSmoothing)
+			if err != nil {
+				return logs, err
+			}
+			if math.IsNaN(loss) || math.IsInf(loss, 0) {
+				return logs, fmt.Errorf("epoch %d step %d: loss is %g (learning rate %g too high?)", e+1, step, loss, sched.LR(step))
+			}
+			if err := m.Backward(grad); err != nil {
+				return logs, err
+			}
+			if err := opt.Step(m.params, sched.LR(step)); err != nil {
+				return logs, err
+			}
+			lossSum += loss * float64(len(labels))
+			correct += nn.CountCorrect(logits, labels)
+			seen += len(labels)
+			step++
+		}
+		testAcc, err := m.Evaluate(ds.Test, 256)
+		if err != nil {
+			return logs, err
+		}
+		el := EpochLog{Epoch: e + 1, Loss: lossSum / float64(seen), TrainAcc: 100 * float64(correct) / float64(seen),
+			TestAcc: testAcc, Seconds: time.Since(t0).Seconds()}
+		el.ImagesPerSec = float64(seen) / el.Seconds
+		logs = append(logs, el)
+		if log != nil {
+			log(el)
+		}
+		if dir != "" {
+			if err := m.save(filepath.Join(dir, "checkpoint.json"), cfg, e+1, logs, opt); err != nil {
+				return logs, err
+			}
+		}
+	}
+	return logs, nil
+}
+
+// checkpoint is a trained model's weights, buffers and training state.
+type checkpoint struct {
+	Format    string            `json:"format"`
+	Network   json.RawMessage   `json:"network"`
+	Config    Config            `json:"config"`
+	Epoch     int               `json:"epoch"`
+	Log       []EpochLog        `json:"log"`
+	Params    map[string][]byte `json:"params"`
+	Buffers   map[string][]byte `json:"buffers"`
+	Optimizer []byte            `json:"optimizer"`
+}
+
+const checkpointFormat = "fleetnas.train/v1"
+
+func encode(v []float32) []byte {
+	b := make([]byte, 4*len(v))
+	for i, x := range v {
+		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(x))
+	}
+	return b
+}
+
+func decode(b []byte, dst []float32) error {
+	if len(b) != 4*len(dst) {
+		return fmt.Errorf("%d bytes for %d values", len(b), len(dst))
+	}
+	for i := range dst {
+		dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+	}
+	return nil
+}
+
+func (m *Model) save(path string, cfg Config, epoch int, logs []EpochLog, opt optim.Optimizer) error {
+	net, err := m.Net.Encode()
+	if err != nil {
+		return err
+	}
+	ck := checkpoint{Format: checkpointFormat, Network: net, Config: cfg, Epoch: epoch, Log: logs,
+		Params: map[string][]byte{}, Buffers: map[string][]byte{}}
+	for _, p := range m.params {
+		ck.Params[p.Name] = encode(p.Data)
+	}
+	for _, o := range m.ops {
+		if s, ok := o.(stateful); ok {
+			for k, v := range s.buffers() {
+				ck.Buffers[k] = encode(v)
+			}
+		}
+	}
+	if opt != nil {
+		if ck.Optimizer, err = opt.State(); err != nil {
+			return err
+		}
+	}
+	b, err := json.Marshal(ck)
+	if err != nil {
+		return err
+	}
+	return writeAtomic(path, b)
+}
+
+func readCheckpoint(path string) (*checkpoint, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var ck checkpoint
+	if err := json.Unmarshal(b, &ck); err != nil {
+		return nil, fmt.Errorf("%s is corrupt: %v", path, err)
+	}
+	if ck.Format != checkpointFormat {
+		return nil, fmt.Errorf("%s is not a fleetnas training checkpoint (format %q)", path, ck.Format)
+	}
+	return &ck, nil
+}
+
+// restore loads weights, buffers and (if opt is not nil) optimizer state.
+func (m *Model) restore(ck *checkpoint, opt optim.Optimizer) error {
+	for _, p := range m.params {
+		b, ok := ck.Params[p.Name]
+		if !ok {
+			return fmt.Errorf("no weights for parameter %s (a different network?)", p.Name)
+		}
+		if err := decode(b, p.Data); err != nil {
+			return fmt.Errorf("parameter %s: %v", p.Name, err)
+		}
+	}
+	if len(ck.Params) != len(m.params) {
+		return fmt.Errorf("checkpoint has %d parameters, the network %d", len(ck.Params), len(m.params))
+	}
+	for _, o := range m.ops {
+		s, ok := o.(stateful)
+		if !ok {
+			continue
+		}
+		cur := s.buffers()
+		next := map[string][]float32{}
+		for k, v := range cur {
+			b, ok := ck.Buffers[k]
+			if !ok {
+				return fmt.Errorf("no buffer %s", k)
+			}
+			nv := make([]float32, len(v))
+			if err := decode(b, nv); err != nil {
+				return fmt.Errorf("buffer %s: %v", k, err)
+			}
+			next[k] = nv
+		}
+		if err := s.setBuffers(next); err != nil {
+			return err
+		}
+	}
+	if opt != nil && ck.Optimizer != nil {
+		return opt.SetState(ck.Optimizer)
+	}
+	return nil
+}
+
+// Load reads a checkpoint's network and weights for evaluation.
+func Load(path string) (*Model, *checkpoint, error) {
+	ck, err := readCheckpoint(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	net, err := arch.Decode(ck.Network, path+" (network)")
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err := Build(net, 0, ck.Config.Seed)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := m.restore(ck, nil); err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return m, ck, nil
+}
+
+func writeAtomic(path string, b []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return err
+	}
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
