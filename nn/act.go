@@ -121,16 +121,23 @@ func activateGrad(kind Activation, x, dy, dx []float32) {
 	dy, dx = dy[:len(x)], dx[:len(x)]
 	switch kind {
 	case ReLU:
+		// Branch-free masks: the sign of a pre-activation is a coin flip,
+		// and mispredicted branches made this loop the top of the
+		// training profile.
 		for i, v := range x {
+			m := float32(0)
 			if v > 0 {
-				dx[i] = dy[i]
+				m = 1
 			}
+			dx[i] = dy[i] * m
 		}
 	case ReLU6:
 		for i, v := range x {
+			m := float32(0)
 			if v > 0 && v < 6 {
-				dx[i] = dy[i]
+				m = 1
 			}
+			dx[i] = dy[i] * m
 		}
 	case HSwish:
 		for i, v := range x {
