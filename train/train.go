@@ -93,10 +93,18 @@ func (m *Model) Evaluate(split *dataset.Split, batch int) (float64, error) {
 	return 100 * float64(correct) / float64(n), nil
 }
 
+// Hooks let a caller follow training; nil functions are skipped.
+type Hooks struct {
+	// Epoch is called after every epoch.
+	Epoch func(EpochLog)
+	// Step is called after every batch with the epoch's progress.
+	Step func(epoch, done, total int)
+}
+
 // Run trains m on ds and returns the per-epoch log. With dir set it
 // checkpoints there after every epoch and resumes from a checkpoint it
 // finds (whose network and settings must match).
-func Run(ctx context.Context, m *Model, ds *dataset.Dataset, cfg Config, dir string, log func(EpochLog)) ([]EpochLog, error) {
+func Run(ctx context.Context, m *Model, ds *dataset.Dataset, cfg Config, dir string, hooks Hooks) ([]EpochLog, error) {
 	if cfg.Epochs <= 0 || cfg.Batch <= 0 || !(cfg.LR > 0) {
 		return nil, fmt.Errorf("epochs, batch and lr must be positive (got %d, %d, %g)", cfg.Epochs, cfg.Batch, cfg.LR)
 	}
@@ -161,6 +169,9 @@ func Run(ctx context.Context, m *Model, ds *dataset.Dataset, cfg Config, dir str
 			correct += nn.CountCorrect(logits, labels)
 			seen += len(labels)
 			step++
+			if hooks.Step != nil {
+				hooks.Step(e+1, step-e*steps, steps)
+			}
 		}
 		testAcc, err := m.Evaluate(ds.Test, 256)
 		if err != nil {
@@ -170,8 +181,8 @@ func Run(ctx context.Context, m *Model, ds *dataset.Dataset, cfg Config, dir str
 			TestAcc: testAcc, Seconds: time.Since(t0).Seconds()}
 		el.ImagesPerSec = float64(seen) / el.Seconds
 		logs = append(logs, el)
-		if log != nil {
-			log(el)
+		if hooks.Epoch != nil {
+			hooks.Epoch(el)
 		}
 		if dir != "" {
 			if err := m.save(filepath.Join(dir, "checkpoint.json"), cfg, e+1, logs, opt); err != nil {

@@ -19,14 +19,15 @@ import (
 
 // barProgress shows a progress bar on a terminal.
 type barProgress struct {
-	w   io.Writer
-	bar *progressbar.ProgressBar
+	w    io.Writer
+	bar  *progressbar.ProgressBar
+	desc func(v float64) string
 }
 
 func (p *barProgress) Start(total, done int) {
 	p.bar = progressbar.NewOptions(total,
 		progressbar.OptionSetWriter(p.w),
-		progressbar.OptionSetDescription("search"),
+		progressbar.OptionSetDescription(p.desc(0)),
 		progressbar.OptionShowCount(),
 		progressbar.OptionSetPredictTime(true),
 		progressbar.OptionThrottle(100*time.Millisecond),
@@ -35,16 +36,25 @@ func (p *barProgress) Start(total, done int) {
 }
 
 func (p *barProgress) Set(done int, best float64) {
-	p.bar.Describe(fmt.Sprintf("search (best reward %.4f)", best))
+	p.bar.Describe(p.desc(best))
 	_ = p.bar.Set(done)
 }
 
 func (p *barProgress) Finish() { _ = p.bar.Finish() }
 
-// progressFor returns a bar when w is a terminal and nil (quiet) otherwise.
+// progressFor returns a search's bar when w is a terminal and nil (quiet)
+// otherwise.
 func progressFor(w io.Writer) job.Progress {
+	if b := newBar(w, func(best float64) string { return fmt.Sprintf("search (best reward %.4f)", best) }); b != nil {
+		return b
+	}
+	return nil
+}
+
+// newBar returns a bar on a terminal, nil when w is piped or a file.
+func newBar(w io.Writer, desc func(float64) string) *barProgress {
 	if f, ok := w.(*os.File); ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd())) {
-		return &barProgress{w: w}
+		return &barProgress{w: w, desc: desc}
 	}
 	return nil
 }

@@ -70,11 +70,25 @@ channels; --resolution resizes the images (default: the dataset's own).
 					n.Name, ds.Name, ds.Train.Len(), ds.Test.Len(), cfg.Epochs, out)
 				fmt.Fprintln(w, "epoch  loss     train acc  test acc  images/s  seconds")
 			}
-			logs, err := train.Run(ctx, m, ds, cfg, out, func(e train.EpochLog) {
+			bar := newBar(cmd.ErrOrStderr(), func(epoch float64) string { return fmt.Sprintf("epoch %.0f", epoch) })
+			hooks := train.Hooks{Epoch: func(e train.EpochLog) {
+				if bar != nil {
+					bar.Finish()
+				}
 				if !asJSON {
 					fmt.Fprintf(w, "%5d  %.4f  %8.2f%%  %7.2f%%  %8.0f  %7.1f\n", e.Epoch, e.Loss, e.TrainAcc, e.TestAcc, e.ImagesPerSec, e.Seconds)
 				}
-			})
+			}}
+			if bar != nil {
+				// A bar per epoch on a terminal; nothing when piped.
+				hooks.Step = func(epoch, done, total int) {
+					if done == 1 {
+						bar.Start(total, 0)
+					}
+					bar.Set(done, float64(epoch))
+				}
+			}
+			logs, err := train.Run(ctx, m, ds, cfg, out, hooks)
 			if err != nil {
 				return err
 			}
