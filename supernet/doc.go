@@ -1,0 +1,58 @@
+// Package supernet trains one network that holds every choice of a search
+// space, the weight-sharing half of a TuNAS-style one-shot search (Bender
+// et al., "Can Weight Sharing Outperform Random Architecture Search? An
+// Investigation With TuNAS", CVPR 2020).
+//
+// # Weight sharing by gather and scatter
+//
+// A Supernet keeps one full-size tensor per structural slot of the space
+// (the stem conv, each stage layer's expand conv, its depthwise conv per
+// kernel size, its projection, the head convs, the classifier, and the
+// batch-norm scale and shift after each of them), sized for the widest
+// choice: the largest width and the largest expansion. A candidate network
+// (one choice vector) is built as an ordinary train.Model; before it runs,
+// Gather copies into each of its parameters the leading sub-block of the
+// matching shared tensor (the first in' input and out' output channels of
+// a [k][k][in][out] conv kernel, the first C' channels of a [k][k][C]
+// depthwise kernel, and so on), and after its backward pass Scatter adds
+// its gradients back at the same positions. This is exactly TuNAS's
+// channel masking (a masked kernel multiplies the padded channels by zero,
+// so they neither contribute to the output nor receive gradient), computed
+// on the candidate's own smaller tensors instead of masked full-size ones.
+// Width and expansion choices therefore share the first N filters of the
+// widest tensor; each depthwise kernel size has its own weights (the
+// larger kernels start with the smallest one at their centre, see New); a
+// skipped layer simply uses none of its slots.
+//
+// Slots are named after where they sit, e.g. "stem.conv", "stem.sep.project",
+// "stage3.layer2.expand", "stage3.layer2.dw5", "head.conv1", "head.fc";
+// a shared parameter is the slot name followed by "w", "b", "bn.gamma" or
+// "bn.beta", the suffixes train.Build uses.
+//
+// # Batch normalisation
+//
+// Batch norm always uses the statistics of the batch it normalises, in
+// training and when a candidate is evaluated for the controller's reward.
+// This is what TuNAS does during a search (its masked batch norm is
+// stateless: tunas/rematlib/layers.py, MaskedStatelessBatchNorm), and it
+// avoids moving averages that would mix the statistics of every candidate
+// that shared a slot. The scale and shift are shared like the weights. A
+// consequence is that evaluation batches should hold at least a few dozen
+// images: the BN after the head's post-pool 1x1 conv normalises over the
+// batch alone.
+//
+// # Proxy training
+//
+// Config.ProxyWidth scales every conv filter count of the candidate (stem,
+// stage widths, head; not the classifier) by arch.ScaleFilters, and the
+// supernet trains at the data's own resolution (Config.Resolution). Only
+// the training network is scaled: cost and latency of a candidate are
+// computed on the deployment network space.Space.Network returns.
+//
+// # Warmup
+//
+// Warmup reproduces TuNAS's op and filter warmup for the first part of a
+// search (25% of the steps by default); see WarmupChoice.
+//
+// Only the multihw space is supported; New says so for the others.
+package supernet

@@ -1,0 +1,178 @@
+package supernet
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/fleetnas/fleetnas/arch"
+	"github.com/fleetnas/fleetnas/nn"
+	"github.com/fleetnas/fleetnas/train"
+)
+
+// paramSuffixes are the parameters train.Build gives a layer, as suffixes
+// of the layer's name: conv/depthwise/dense weight and bias, and the
+// folded batch norm's scale and shift.
+var paramSuffixes = [...]string{"w", "b", "bn.gamma", "bn.beta"}
+
+// shared is one full-size tensor of the supernet and its shape: a conv
+// kernel [k][k][in][out], a depthwise kernel [k][k][C], a dense weight
+// [in][out] or a vector [C], row-major as the nn engine stores them.
+type shared struct {
+	p    *nn.Param
+	dims []int
+}
+
+// run is a contiguous stretch of a sub-block: n values at offset src of
+// the shared tensor and dst of the candidate's.
+type run struct{ src, dst, n int }
+
+// binding ties one parameter of a candidate to the sub-block of a shared
+// tensor it holds.
+type binding struct {
+	sh    *shared
+	local *nn.Param
+	runs  []run
+}
+
+// gather copies the shared values into the candidate's parameter.
+func (b *binding) gather() {
+	for _, r := range b.runs {
+		copy(b.local.Data[r.dst:r.dst+r.n], b.sh.p.Data[r.src:r.src+r.n])
+	}
+}
+
+// scatter adds the candidate's gradient into the shared gradient.
+func (b *binding) scatter() {
+	g := b.sh.p.Grad
+	for _, r := range b.runs {
+		dst := g[r.src : r.src+r.n]
+		for i, v := range b.local.Grad[r.dst : r.dst+r.n] {
+			dst[i] += v
+		}
+	}
+}
+
+// subBlock returns the runs that map a dense tensor of shape local onto
+// the leading sub-block of a tensor of shape full: element (i0, ..., ir)
+// of the local tensor is element (i0, ..., ir) of the full one. Adjacent
+// runs that are contiguous in both tensors are merged, so a sub-block
+// that is the whole tensor is a single copy.
+func subBlock(full, local []int) ([]run, error) {
+	if len(full) != len(local) || len(local) == 0 {
+		return nil, fmt.Errorf("shape %v does not fit in %v", local, full)
+	}
+	count := 1
+	for a, d := range local {
+		if d <= 0 || d > full[a] {
+			return nil, fmt.Errorf("shape %v does not fit in %v", local, full)
+		}
+		count *= d
+	}
+	r := len(local) - 1
+	n := local[r]
+	rows := count / n
+	idx := make([]int, r)
+	var runs []run
+	for row := range rows {
+		src := 0
+		for a := range r {
+			src = src*full[a] + idx[a]
+		}
+		src *= full[r]
+		if k := len(runs) - 1; k >= 0 && runs[k].src+runs[k].n == src && runs[k].dst+runs[k].n == row*n {
+			runs[k].n += n
+		} else {
+			runs = append(runs, run{src: src, dst: row * n, n: n})
+		}
+		for a := r - 1; a >= 0; a-- {
+			idx[a]++
+			if idx[a] < local[a] {
+				break
+			}
+			idx[a] = 0
+		}
+	}
+	return runs, nil
+}
+
+// paramShape returns the shape of parameter suffix of lowered layer l as
+// the nn engine lays it out.
+func paramShape(l *arch.Layer, suffix string) ([]int, error) {
+	if suffix != "w" {
+		return []int{l.Out.C}, nil
+	}
+	switch l.Op {
+	case arch.OpConv:
+		if l.Groups > 1 {
+			return nil, fmt.Errorf("layer %s: grouped convolutions are not supported by the supernet", l.Name)
+		}
+		return []int{l.Kernel, l.Kernel, l.In.C, l.Out.C}, nil
+	case arch.OpDepthwise:
+		return []int{l.Kernel, l.Kernel, l.In.C}, nil
+	case arch.OpFC:
+		return []int{l.In.H * l.In.W * l.In.C, l.Out.C}, nil
+	}
+	return nil, fmt.Errorf("layer %s: %s layers have no weights the supernet knows how to share", l.Name, l.Op)
+}
+
+// slotKey names the supernet slot of lowered layer l, whose block is at
+// position p: the position alone for a single-layer block (a conv or the
+// classifier), else the position and the layer's part, with the depthwise
+// conv of an inverted bottleneck keyed by its kernel size (each kernel
+// size has its own weights, as in TuNAS). Examples: "stem.conv",
+// "stem.sep.project", "stage3.layer2.expand", "stage3.layer2.dw5",
+// "head.conv1", "head.fc".
+func slotKey(p position, l *arch.Layer) string {
+	switch {
+	case p.kind == arch.Conv || p.kind == arch.FC:
+		return p.name
+	case p.kind == arch.IBN && l.Op == arch.OpDepthwise:
+		return fmt.Sprintf("%s.dw%d", p.name, l.Kernel)
+	}
+	return p.name + "." + l.Part
+}
+
+// layerParam is one parameter of a candidate with the lowered layer it
+// belongs to and its supernet name.
+type layerParam struct {
+	layer  *arch.Layer
+	suffix string
+	name   string // shared name: slot key + "." + suffix
+	local  *nn.Param
+}
+
+// layerParams pairs every parameter of m with its layer and its shared
+// name, in layer order. It fails when a parameter is left over, which
+// would mean train.Build names parameters in a way the supernet does not
+// know.
+func layerParams(m *train.Model, ps []position) ([]layerParam, error) {
+	byName := make(map[string]*nn.Param, len(m.Params()))
+	for _, p := range m.Params() {
+		byName[p.Name] = p
+	}
+	var out []layerParam
+	for i := range m.Graph.Layers {
+		l := &m.Graph.Layers[i]
+		if l.Block < 0 || l.Block >= len(ps) {
+			return nil, fmt.Errorf("supernet: layer %s belongs to no block of the layout", l.Name)
+		}
+		key := slotKey(ps[l.Block], l)
+		for _, suf := range paramSuffixes {
+			p, ok := byName[l.Name+"."+suf]
+			if !ok {
+				continue
+			}
+			out = append(out, layerParam{layer: l, suffix: suf, name: key + "." + suf, local: p})
+			delete(byName, p.Name)
+		}
+	}
+	if len(byName) > 0 {
+		names := make([]string, 0, len(byName))
+		for n := range byName {
+			names = append(names, n)
+		}
+		slices.Sort(names)
+		return nil, fmt.Errorf("supernet: parameters %v of the candidate belong to no supernet slot", names)
+	}
+	return out, nil
+}
