@@ -87,11 +87,10 @@ func NB201(dataset string) (*Table, error) {
 	if !ok {
 		return nil, fmt.Errorf("embedded %s lacks column acc_%s", file, dataset)
 	}
-	t := &Table{name: "table:" + dataset, space: "nb201"}
+	t := &Table{name: "table:" + dataset, space: "nb201", radix: space.Radix(sp)}
 	size := 1
-	for _, d := range sp.Decisions() {
-		t.radix = append(t.radix, len(d.Choices))
-		size *= len(d.Choices)
+	for _, r := range t.radix {
+		size *= r
 	}
 	t.acc = make([]float64, size)
 	for i := range t.acc {
@@ -106,18 +105,10 @@ func NB201(dataset string) (*Table, error) {
 		if err != nil {
 			return nil, fmt.Errorf("embedded %s:%d: %w", file, li+2, err)
 		}
-		t.acc[t.code(c)] = v
+		k, _ := space.Code(t.radix, c) // Parse returned a valid vector
+		t.acc[k] = v
 	}
 	return t, nil
-}
-
-func (t *Table) code(c []int) int {
-	k, mul := 0, 1
-	for i, r := range t.radix {
-		k += c[i] * mul
-		mul *= r
-	}
-	return k
 }
 
 // Name is the source's spec.
@@ -128,15 +119,14 @@ func (t *Table) Space() string { return t.space }
 
 // Accuracy looks a network up.
 func (t *Table) Accuracy(_ context.Context, sp space.Space, n *latency.Net) (float64, error) {
-	if n.Space != t.space || len(n.Choice) != len(t.radix) {
+	if n.Space != t.space {
 		return 0, fmt.Errorf("accuracy %s holds %s networks, not %q ones", t.name, t.space, n.Space)
 	}
-	for i, c := range n.Choice {
-		if c < 0 || c >= t.radix[i] {
-			return 0, fmt.Errorf("accuracy %s: choice %d out of range", t.name, i)
-		}
+	k, ok := space.Code(t.radix, n.Choice)
+	if !ok {
+		return 0, fmt.Errorf("accuracy %s: choice vector %v does not fit the space", t.name, n.Choice)
 	}
-	v := t.acc[t.code(n.Choice)]
+	v := t.acc[k]
 	if math.IsNaN(v) {
 		return 0, fmt.Errorf("accuracy %s has no entry for %s", t.name, n.Key)
 	}

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"github.com/fleetnas/fleetnas/atomicfile"
+
 	"github.com/fleetnas/fleetnas/report"
 	"github.com/fleetnas/fleetnas/search"
 	"github.com/fleetnas/fleetnas/space"
@@ -86,10 +88,10 @@ func writeOutputs(dir string, o *Outcome) error {
 	if err := writeJSONAtomic(filepath.Join(dir, "result.json"), res); err != nil {
 		return err
 	}
-	if err := writeAtomic(filepath.Join(dir, "history.csv"), j.historyCSV(o.History)); err != nil {
+	if err := atomicfile.Write(filepath.Join(dir, "history.csv"), j.historyCSV(o.History)); err != nil {
 		return err
 	}
-	if err := writeAtomic(filepath.Join(dir, "pareto.csv"), j.paretoCSV(o.Archive)); err != nil {
+	if err := atomicfile.Write(filepath.Join(dir, "pareto.csv"), j.paretoCSV(o.Archive)); err != nil {
 		return err
 	}
 	return report.WriteFile(filepath.Join(dir, "report.html"), j.reportData(o))

@@ -9,14 +9,13 @@
 package report
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
 	"strings"
+
+	"github.com/fleetnas/fleetnas/atomicfile"
 )
 
 // Data is everything a report shows. Write does not modify it.
@@ -112,57 +111,12 @@ func Write(w io.Writer, d *Data) error {
 // directory is written, synced and renamed over path, so a reader (or a
 // crash) never sees a truncated page and an existing page survives a failed
 // run.
-func WriteFile(path string, d *Data) (err error) {
+func WriteFile(path string, d *Data) error {
 	page, err := render(d)
 	if err != nil {
 		return err
 	}
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("report: %w", err)
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	// CreateTemp makes the file 0600; a report is meant to be shared.
-	if err = f.Chmod(0o644); err != nil {
-		return fmt.Errorf("report: %w", err)
-	}
-	bw := bufio.NewWriter(f)
-	if _, err = bw.Write(page); err != nil {
-		return fmt.Errorf("report: %w", err)
-	}
-	if err = bw.Flush(); err != nil {
-		return fmt.Errorf("report: %w", err)
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("report: %w", err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("report: %w", err)
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("report: %w", err)
-	}
-	syncDir(dir)
-	return nil
-}
-
-// syncDir makes the rename durable where the platform allows it. It is best
-// effort: some systems and file systems refuse to sync a directory, and the
-// page itself is already complete on disk by then.
-func syncDir(dir string) {
-	df, err := os.Open(dir)
-	if err != nil {
-		return
-	}
-	_ = df.Sync()
-	_ = df.Close()
+	return atomicfile.Write(path, page)
 }
 
 // render validates d and returns the whole page.

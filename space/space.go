@@ -144,3 +144,32 @@ func defaultedOptions(s interface {
 	}
 	return res, classes, nil
 }
+
+// Radix returns the number of choices of each decision, the digits of the
+// mixed-radix numbering that dense per-network tables index by.
+func Radix(s Space) []int {
+	ds := s.Decisions()
+	r := make([]int, len(ds))
+	for i, d := range ds {
+		r[i] = len(d.Choices)
+	}
+	return r
+}
+
+// Code numbers a choice vector in mixed radix, decision 0 least
+// significant; ok is false when the vector does not fit the radix.
+func Code(radix, choice []int) (code int, ok bool) {
+	if len(choice) != len(radix) {
+		return 0, false
+	}
+	mul := 1
+	for i, r := range radix {
+		c := choice[i]
+		if c < 0 || c >= r {
+			return 0, false
+		}
+		code += c * mul
+		mul *= r
+	}
+	return code, true
+}

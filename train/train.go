@@ -16,6 +16,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/fleetnas/fleetnas/atomicfile"
+
 	"github.com/fleetnas/fleetnas/arch"
 	"github.com/fleetnas/fleetnas/dataset"
 	"github.com/fleetnas/fleetnas/nn"
@@ -251,7 +253,7 @@ func (m *Model) save(path string, cfg Config, epoch int, logs []EpochLog, opt op
 	if err != nil {
 		return err
 	}
-	return writeAtomic(path, b)
+	return atomicfile.Write(path, b)
 }
 
 func readCheckpoint(path string) (*checkpoint, error) {
@@ -329,31 +331,4 @@ func Load(path string) (*Model, *checkpoint, error) {
 		return nil, nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return m, ck, nil
-}
-
-func writeAtomic(path string, b []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

@@ -39,10 +39,10 @@ func New(name string, sp space.Space, m *latency.Measurements) (*Table, error) {
 		return nil, fmt.Errorf("table %s: measurements are of space %s, not %s", name, m.Space, sp.Name())
 	}
 	t := &Table{name: name, space: sp.Name(), n: len(m.MS)}
+	t.radix = space.Radix(sp)
 	size := 1.0
-	for _, d := range sp.Decisions() {
-		t.radix = append(t.radix, len(d.Choices))
-		size *= float64(len(d.Choices))
+	for _, r := range t.radix {
+		size *= float64(r)
 	}
 	if size <= denseLimit {
 		t.dense = make([]float64, int(size))
@@ -61,22 +61,13 @@ func New(name string, sp space.Space, m *latency.Measurements) (*Table, error) {
 			return nil, fmt.Errorf("table %s: measurement %d (%s): latency %g is not positive", name, i, m.Keys[i], v)
 		}
 		if t.dense != nil {
-			t.dense[t.code(c)] = v
+			k, _ := space.Code(t.radix, c) // checked above
+			t.dense[k] = v
 		} else {
 			t.byKey[m.Keys[i]] = v
 		}
 	}
 	return t, nil
-}
-
-// code is the mixed-radix number of a choice vector (decision 0 least significant).
-func (t *Table) code(c []int) int {
-	k, mul := 0, 1
-	for i, r := range t.radix {
-		k += c[i] * mul
-		mul *= r
-	}
-	return k
 }
 
 // Len is the number of measured networks.
@@ -95,18 +86,9 @@ func (t *Table) Latency(n *latency.Net) (float64, error) {
 		return 0, fmt.Errorf("table %s holds measured %s networks; %s cannot be looked up: %w", t.name, t.space, what, latency.ErrUnsupported)
 	}
 	if t.dense != nil {
-		if len(n.Choice) != len(t.radix) {
-			return 0, fmt.Errorf("table %s: choice vector of length %d, want %d: %w", t.name, len(n.Choice), len(t.radix), latency.ErrUnsupported)
-		}
-		k := 0
-		mul := 1
-		for i, r := range t.radix {
-			c := n.Choice[i]
-			if c < 0 || c >= r {
-				return 0, fmt.Errorf("table %s: choice %d out of range: %w", t.name, i, latency.ErrUnsupported)
-			}
-			k += c * mul
-			mul *= r
+		k, ok := space.Code(t.radix, n.Choice)
+		if !ok {
+			return 0, fmt.Errorf("table %s: choice vector %v does not fit the space: %w", t.name, n.Choice, latency.ErrUnsupported)
 		}
 		v := t.dense[k]
 		if math.IsNaN(v) {
