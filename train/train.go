@@ -253,6 +253,9 @@ func (m *Model) save(path string, cfg Config, epoch int, logs []EpochLog, opt op
 	if err != nil {
 		return err
 	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
 	return atomicfile.Write(path, b)
 }
 
