@@ -67,10 +67,8 @@ func Export(g *arch.Graph, w *Weights) (*onnxpb.ModelProto, error) {
 	if w == nil || w.Params == nil {
 		return nil, errors.New("onnx: no weights given")
 	}
-	for i, b := range g.Network.Blocks {
-		if b.Type == arch.MHSA {
-			return nil, fmt.Errorf("onnx: block %d (%s): %w", i, b.Type, ErrAttention)
-		}
+	if err := exportable(g.Network); err != nil {
+		return nil, err
 	}
 	e := &exporter{g: g, w: w, rank: map[int]int{0: 4}, graph: &onnxpb.GraphProto{Name: proto.String(graphName(g))}}
 	in := g.Tensors[0]
@@ -97,6 +95,16 @@ func Export(g *arch.Graph, w *Weights) (*onnxpb.ModelProto, error) {
 		OpsetImport:  []*onnxpb.OperatorSetIdProto{{Domain: proto.String(""), Version: proto.Int64(Opset)}},
 		Graph:        e.graph,
 	}, nil
+}
+
+// exportable returns an error naming the first block Export cannot write.
+func exportable(n *arch.Network) error {
+	for i, b := range n.Blocks {
+		if b.Type == arch.MHSA {
+			return fmt.Errorf("onnx: block %d (%s): %w", i, b.Type, ErrAttention)
+		}
+	}
+	return nil
 }
 
 // Marshal is Export followed by protobuf encoding: the bytes of a .onnx file.

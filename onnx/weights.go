@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"math/rand/v2"
 
 	"github.com/fleetnas/fleetnas/arch"
 	"github.com/fleetnas/fleetnas/train"
@@ -26,6 +27,11 @@ func ModelWeights(m *train.Model) *Weights {
 // Glorot dense, fresh batch norms) from seed, so the same seed exports the
 // same file on any machine.
 func RandomWeights(net *arch.Network, resolution int, seed uint64) (*Weights, error) {
+	// The training engine cannot build attention either; say what the
+	// exporter would say rather than what the engine does.
+	if err := exportable(net); err != nil {
+		return nil, err
+	}
 	m, err := train.Build(net, resolution, seed)
 	if err != nil {
 		return nil, err
@@ -55,4 +61,51 @@ func LoadCheckpoint(path string) (*arch.Network, *Weights, error) {
 		w.Buffers[k] = v
 	}
 	return m.Net, w, nil
+}
+
+// GraphWeights returns deterministic random weights for any lowered graph,
+// under the names Export reads, without building a trainable model: the
+// profiler times single blocks cut out of networks (whose input may be
+// wider than a network input can be) and needs only plausible values —
+// He-normal kernels, small biases, batch norms near identity — since
+// latency does not depend on them.
+func GraphWeights(g *arch.Graph, seed uint64) *Weights {
+	r := rand.New(rand.NewPCG(seed, 0x7765696768747300)) // "weights"
+	w := &Weights{Params: map[string][]float32{}}
+	normal := func(name string, n int, std float64) {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = float32(r.NormFloat64() * std)
+		}
+		w.Params[name] = v
+	}
+	around := func(name string, n int, mean, spread float64) {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = float32(mean + spread*(2*r.Float64()-1))
+		}
+		w.Params[name] = v
+	}
+	for _, l := range g.Layers {
+		c := l.Out.C
+		switch l.Op {
+		case arch.OpConv:
+			k, groups := l.Kernel, max(l.Groups, 1)
+			normal(l.Name+".w", k*k*(l.In.C/groups)*c, math.Sqrt(2/float64(k*k*c/groups)))
+		case arch.OpDepthwise:
+			normal(l.Name+".w", l.Kernel*l.Kernel*c, math.Sqrt(2/float64(l.Kernel*l.Kernel)))
+		case arch.OpFC:
+			normal(l.Name+".w", l.In.H*l.In.W*l.In.C*c, math.Sqrt(1/float64(l.In.C)))
+		case arch.OpScale:
+			around(l.Name+".gamma", c, 1, 0.1)
+		}
+		if l.Bias {
+			around(l.Name+".b", c, 0, 0.1)
+		}
+		if l.BN {
+			around(l.Name+".bn.gamma", c, 1, 0.1)
+			around(l.Name+".bn.beta", c, 0, 0.1)
+		}
+	}
+	return w
 }

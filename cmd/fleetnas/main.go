@@ -36,6 +36,6 @@ search space and a choice string (--space, --choice).`,
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.CompletionOptions.DisableDefaultCmd = true
-	root.AddCommand(newModelsCmd(), newCostCmd(), newArchCmd(), newSpaceCmd(), newFleetCmd(), newLatencyCmd(), newCalibrateCmd(), newSearchCmd(), newBenchCmd(), newTrainCmd(), newEvalCmd())
+	root.AddCommand(newModelsCmd(), newCostCmd(), newArchCmd(), newSpaceCmd(), newFleetCmd(), newLatencyCmd(), newCalibrateCmd(), newSearchCmd(), newBenchCmd(), newTrainCmd(), newEvalCmd(), newExportCmd(), newMeasureCmd(), newProfileCmd(), newValidateCmd())
 	return root
 }

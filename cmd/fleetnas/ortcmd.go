@@ -1,0 +1,422 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/fleetnas/fleetnas/arch"
+	"github.com/fleetnas/fleetnas/atomicfile"
+	"github.com/fleetnas/fleetnas/latency/lut"
+	"github.com/fleetnas/fleetnas/onnx"
+	"github.com/fleetnas/fleetnas/ort"
+	"github.com/fleetnas/fleetnas/profile"
+	"github.com/fleetnas/fleetnas/space"
+	"github.com/mattn/go-isatty"
+	"github.com/spf13/cobra"
+)
+
+// runtimeFlags are the flags of the commands that run networks.
+type runtimeFlags struct {
+	runtime string
+	threads int
+	lib     string
+	runs    int
+	warmup  int
+	minMs   float64
+}
+
+func (f *runtimeFlags) register(cmd *cobra.Command, runs int) {
+	fs := cmd.Flags()
+	fs.StringVar(&f.runtime, "runtime", "ort", "inference runtime: ort (ONNX Runtime, CPU)")
+	fs.IntVar(&f.threads, "threads", 1, "intra-op threads of the runtime")
+	fs.StringVar(&f.lib, "ort-lib", "", "ONNX Runtime library file (default: $"+ort.EnvLibrary+", ./third_party/onnxruntime/, ~/.cache/fleetnas/ort/)")
+	fs.IntVar(&f.runs, "runs", runs, "minimum timed runs per model (more until --min-time-ms is reached)")
+	fs.IntVar(&f.warmup, "warmup", 3, "untimed runs before timing")
+	fs.Float64Var(&f.minMs, "min-time-ms", 100, "keep running until this much time has been measured (at most 200 runs)")
+}
+
+// start checks the flags and loads ONNX Runtime.
+func (f *runtimeFlags) start() (profile.Options, error) {
+	if f.runtime != "ort" {
+		return profile.Options{}, fmt.Errorf("--runtime %q: the only runtime is ort (ONNX Runtime)", f.runtime)
+	}
+	if f.threads < 1 || f.threads > 256 {
+		return profile.Options{}, fmt.Errorf("--threads must be in 1..256, got %d", f.threads)
+	}
+	if f.runs < 1 || f.warmup < 0 || f.minMs < 0 {
+		return profile.Options{}, fmt.Errorf("--runs must be positive and --warmup, --min-time-ms not negative (got %d, %d, %g)", f.runs, f.warmup, f.minMs)
+	}
+	lib, err := ort.FindLibrary(f.lib)
+	if err != nil {
+		return profile.Options{}, err
+	}
+	if err := ort.Init(lib); err != nil {
+		return profile.Options{}, err
+	}
+	// profile.Options reads zeros as "the default"; 0 here means none.
+	warmup := f.warmup
+	if warmup == 0 {
+		warmup = -1
+	}
+	return profile.Options{Threads: f.threads, Warmup: warmup, MinRuns: f.runs, MaxRuns: max(200, f.runs), MinTimeMs: max(f.minMs, 1e-9)}, nil
+}
+
+// progressTo returns a progress callback that rewrites one line on a
+// terminal and stays quiet when the output is piped.
+func progressTo(w io.Writer, what string) func(done, total int) {
+	f, ok := w.(*os.File)
+	if !ok || !isatty.IsTerminal(f.Fd()) {
+		return nil
+	}
+	start := time.Now()
+	return func(done, total int) {
+		el := time.Since(start)
+		eta := time.Duration(float64(el) / float64(done) * float64(total-done))
+		fmt.Fprintf(w, "\r%s %d/%d  %s elapsed, ~%s left   ", what, done, total, el.Round(time.Second), eta.Round(time.Second))
+		if done == total {
+			fmt.Fprintln(w)
+		}
+	}
+}
+
+func newExportCmd() *cobra.Command {
+	var nf netFlags
+	var out, weights string
+	var seed uint64
+	cmd := &cobra.Command{
+		Use:   "export --onnx OUT.onnx (--model NAME | --arch FILE | --space S --choice C) [--weights CKPT]",
+		Short: "Write a network as an ONNX model",
+		Long: `Write a network as an ONNX model (opset 14, float32, NCHW input "input" of
+batch 1, output "output"), ready for ONNX Runtime or any other runtime.
+Batch norm is folded into the convolutions, as deployed models do.
+
+Weights come from a training checkpoint (--weights, written by fleetnas
+train; the network is the checkpoint's unless one is given) or are
+deterministic random values from --seed. Attention blocks (mhsa) are not
+exported yet.
+
+Examples:
+  fleetnas export --onnx v2.onnx --model MobileNetV2
+  fleetnas export --onnx net.onnx --weights runs/fmnist/checkpoint.json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if out == "" {
+				return errors.New("--onnx OUT.onnx is required")
+			}
+			var net *arch.Network
+			var w *onnx.Weights
+			given := nf.model != "" || nf.archFile != "" || nf.spaceName != ""
+			switch {
+			case weights != "" && given:
+				return errors.New("--weights brings its own network: leave out --model, --arch and --space")
+			case weights != "":
+				if cmd.Flags().Changed("width") || cmd.Flags().Changed("backbone") || cmd.Flags().Changed("classes") {
+					return errors.New("--width, --backbone and --classes do not apply to --weights")
+				}
+				cn, cw, err := onnx.LoadCheckpoint(weights)
+				if err != nil {
+					return err
+				}
+				net, w = cn, cw
+				if nf.resolution != 0 {
+					net.Resolution = nf.resolution
+				}
+			default:
+				n, err := nf.build(cmd)
+				if err != nil {
+					return err
+				}
+				net = n
+			}
+			g, err := net.Lower(0)
+			if err != nil {
+				return err
+			}
+			if w == nil {
+				if w, err = onnx.RandomWeights(net, 0, seed); err != nil {
+					return err
+				}
+			}
+			b, err := onnx.Marshal(g, w)
+			if err != nil {
+				return err
+			}
+			if err := atomicfile.Write(out, b); err != nil {
+				return err
+			}
+			in, o := onnx.Shapes(g)
+			src := fmt.Sprintf("random weights (seed %d)", seed)
+			if weights != "" {
+				src = "weights of " + weights
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s: %s, input %v, output %v, %s, %d bytes\n", out, net.Name, in, o, src, len(b))
+			return nil
+		},
+	}
+	nf.register(cmd, true)
+	cmd.Flags().StringVar(&out, "onnx", "", "output .onnx file")
+	cmd.Flags().StringVar(&weights, "weights", "", "training checkpoint to take the weights from")
+	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed of the random weights (without --weights)")
+	return cmd
+}
+
+func newMeasureCmd() *cobra.Command {
+	var nf netFlags
+	var rf runtimeFlags
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "measure --runtime ort --threads N (--model NAME | --arch FILE | --space S --choice C)",
+		Short: "Time a network with ONNX Runtime on this machine",
+		Long: `Export a network to ONNX (random weights: latency does not depend on them),
+run it with ONNX Runtime on this machine's CPU and report the median, p10,
+p90 and coefficient of variation of repeated runs after a warm-up.
+
+When the runs vary by more than 10% (CV), the machine was busy with other
+work and the numbers are flagged as noisy, with the load average.
+
+` + ort.Install,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			net, err := nf.build(cmd)
+			if err != nil {
+				return err
+			}
+			g, err := net.Lower(0)
+			if err != nil {
+				return err
+			}
+			opt, err := rf.start()
+			if err != nil {
+				return err
+			}
+			load := profile.LoadAverage()
+			t, err := profile.Measure(g, nil, opt)
+			if err != nil {
+				return err
+			}
+			res := struct {
+				Network    string `json:"network"`
+				Resolution int    `json:"resolution"`
+				Runtime    string `json:"runtime"`
+				Threads    int    `json:"threads"`
+				ort.Summary
+				Noisy bool    `json:"noisy"`
+				Load  float64 `json:"load_average"`
+			}{net.Name, g.Resolution, "onnxruntime " + ort.Version(), opt.Threads, t.Summary, t.Noisy(), load}
+			out := cmd.OutOrStdout()
+			if asJSON {
+				return writeJSON(out, res)
+			}
+			tw := newTable(out)
+			fmt.Fprintf(tw, "network\t%s at %d px\n", net.Name, g.Resolution)
+			fmt.Fprintf(tw, "runtime\tONNX Runtime %s, %d thread(s)\n", ort.Version(), opt.Threads)
+			fmt.Fprintf(tw, "median\t%.3f ms\n", t.MedianMs)
+			fmt.Fprintf(tw, "p10 / p90\t%.3f / %.3f ms\n", t.P10Ms, t.P90Ms)
+			fmt.Fprintf(tw, "CV\t%.1f%% over %d runs\n", 100*t.CV, t.Runs)
+			fmt.Fprintf(tw, "load average\t%.2f\n", load)
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			if t.Noisy() {
+				fmt.Fprintf(out, "NOISY: the runs vary by %.0f%% (> %.0f%%): something else is using the CPU (load average %.2f); measure again on a quiet machine\n", 100*t.CV, 100*ort.NoisyCV, load)
+			}
+			return nil
+		},
+	}
+	nf.register(cmd, true)
+	rf.register(cmd, 20)
+	cmd.Flags().BoolVar(&asJSON, "json", false, "write JSON")
+	return cmd
+}
+
+func newProfileCmd() *cobra.Command {
+	var rf runtimeFlags
+	var spaceName, out, name string
+	var res, samples int
+	cmd := &cobra.Command{
+		Use:   "profile --runtime ort --threads N --space S --resolution R --out TABLE.csv",
+		Short: "Build a per-op latency table of a search space by timing its blocks",
+		Long: `Time, with ONNX Runtime on this machine, every block configuration a search
+space can produce at one resolution, each as a graph of that block alone
+(as nn-Meter profiles kernels), and write the medians as a per-op lookup
+table (docs/lut-csv.md) that a fleet file uses as a device (kind: lut).
+
+The per-run overhead of the runtime (timed on a trivial model) is taken out
+of every entry and becomes the table's constant. Check the table against
+whole networks with fleetnas validate.
+
+` + ort.Install,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if spaceName == "" || out == "" {
+				return errors.New("--space and --out are required")
+			}
+			sp, err := space.Get(spaceName)
+			if err != nil {
+				return err
+			}
+			if res == 0 {
+				res = sp.DefaultResolution()
+			}
+			opt, err := rf.start()
+			if err != nil {
+				return err
+			}
+			configs, cov, err := profile.Configs(sp, res, samples, 1)
+			if err != nil {
+				return err
+			}
+			w := cmd.OutOrStdout()
+			fmt.Fprintf(w, "%s at %d px: %d block configurations (from %d enumerated networks; %d more found in %d sampled ones)\n",
+				sp.Name(), res, len(configs), cov.Networks, cov.Missed, cov.Sampled)
+			if name == "" {
+				name = fmt.Sprintf("ort_%s_%d_t%d", sp.Name(), res, opt.Threads)
+			}
+			tb, rep, err := profile.Profile(name, fmt.Sprintf("%s space at %d px", sp.Name(), res), configs, opt, progressTo(cmd.ErrOrStderr(), "profiling"))
+			if err != nil {
+				return err
+			}
+			if err := writeTable(out, tb); err != nil {
+				return err
+			}
+			fmt.Fprintf(w, "wrote %s: %d entries + constant %.4f ms in %.0f s; %d noisy entries; load average %.2f -> %.2f\n",
+				out, tb.Len(), tb.Constant, rep.Seconds, rep.Noisy, rep.LoadBefore, rep.LoadAfter)
+			if rep.Noisy*10 > rep.Entries {
+				fmt.Fprintf(w, "NOISY: %d of %d blocks had runs varying by more than %.0f%%: profile again on a quiet machine\n", rep.Noisy, rep.Entries, 100*ort.NoisyCV)
+			}
+			return nil
+		},
+	}
+	rf.register(cmd, 10)
+	fs := cmd.Flags()
+	fs.StringVar(&spaceName, "space", "", "search space (see `fleetnas space`)")
+	fs.IntVar(&res, "resolution", 0, "input resolution (default: the space's)")
+	fs.StringVar(&out, "out", "", "table CSV to write")
+	fs.StringVar(&name, "name", "", "table name (default ort_<space>_<res>_t<threads>)")
+	fs.IntVar(&samples, "check-samples", 2000, "random networks lowered to check that the enumeration found every block")
+	return cmd
+}
+
+func newValidateCmd() *cobra.Command {
+	var rf runtimeFlags
+	var device, spaceName, csvOut, corrected string
+	var res, samples int
+	var seed uint64
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "validate --device TABLE.csv --runtime ort --threads N --space S --samples N",
+		Short: "Check a per-op table against whole-network runs of random networks",
+		Long: `Predict random networks of a space with a per-op table and measure them
+whole with ONNX Runtime: MAPE, Spearman, Kendall and the share within ±10%.
+
+An additive table misses what happens between blocks (fused layers, layout
+conversions, caches), so a linear correction measured ≈ a·predicted + b is
+fitted on half of the networks and scored on the other half; --corrected
+writes the table with the correction (fitted on all networks) folded in.
+Networks whose runs vary by more than 10% are counted as noisy.
+
+` + ort.Install,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if device == "" || spaceName == "" {
+				return errors.New("--device and --space are required")
+			}
+			tb, err := lut.ReadCSVFile(device)
+			if err != nil {
+				return err
+			}
+			sp, err := space.Get(spaceName)
+			if err != nil {
+				return err
+			}
+			opt, err := rf.start()
+			if err != nil {
+				return err
+			}
+			rep, err := profile.Validate(tb, sp, res, samples, seed, opt, progressTo(cmd.ErrOrStderr(), "measuring"))
+			if err != nil {
+				return err
+			}
+			if csvOut != "" {
+				if err := writeRows(csvOut, rep.Rows); err != nil {
+					return err
+				}
+			}
+			out := cmd.OutOrStdout()
+			if asJSON {
+				if err := writeJSON(out, rep); err != nil {
+					return err
+				}
+				return writeCorrected(corrected, tb, rep)
+			}
+			tw := newTable(out)
+			fmt.Fprintf(tw, "networks\t%d random %s at %d px, ONNX Runtime %s, %d thread(s)\n", len(rep.Rows), rep.Space, rep.Resolution, ort.Version(), rep.Threads)
+			fmt.Fprintf(tw, "load average\t%.2f -> %.2f; %d noisy networks (CV > %.0f%%)\n", rep.LoadBefore, rep.LoadAfter, rep.Noisy, 100*ort.NoisyCV)
+			fmt.Fprintf(tw, "raw table\tMAPE %.1f%%, Spearman %.3f, %.0f%% within ±10%%, bias %+.1f%%\n", rep.Raw.MAPE, rep.Raw.Spearman, 100*rep.Raw.Within10, rep.BiasPct)
+			fmt.Fprintf(tw, "held-out half, raw\tMAPE %.1f%%, Spearman %.3f, %.0f%% within ±10%%\n", rep.HeldOutRaw.MAPE, rep.HeldOutRaw.Spearman, 100*rep.HeldOutRaw.Within10)
+			fmt.Fprintf(tw, "held-out half, corrected\tMAPE %.1f%%, Spearman %.3f, %.0f%% within ±10%% (measured = %.4f x predicted %+.3f ms, fitted on the other half)\n",
+				rep.HeldOutCorrected.MAPE, rep.HeldOutCorrected.Spearman, 100*rep.HeldOutCorrected.Within10, rep.Fit.Scale, rep.Fit.OffsetMs)
+			fmt.Fprintf(tw, "correction on all\tmeasured = %.4f x predicted %+.3f ms\n", rep.FitAll.Scale, rep.FitAll.OffsetMs)
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			if rep.Biased() {
+				fmt.Fprintf(out, "BIASED: the table is off by %+.1f%% on average (layer fusion, layout conversions, caches); use the corrected table (--corrected FILE)\n", rep.BiasPct)
+			}
+			if rep.NoisyMachine() {
+				fmt.Fprintf(out, "NOISY: %d of %d networks had runs varying by more than %.0f%% (load average %.2f -> %.2f): these scores reflect the machine's other work; validate again on a quiet machine\n",
+					rep.Noisy, len(rep.Rows), 100*ort.NoisyCV, rep.LoadBefore, rep.LoadAfter)
+			}
+			return writeCorrected(corrected, tb, rep)
+		},
+	}
+	rf.register(cmd, 10)
+	fs := cmd.Flags()
+	fs.StringVar(&device, "device", "", "per-op table CSV (from fleetnas profile)")
+	fs.StringVar(&spaceName, "space", "", "search space of the random networks")
+	fs.IntVar(&res, "resolution", 0, "input resolution (default: the space's)")
+	fs.IntVar(&samples, "samples", 100, "random networks to measure")
+	fs.Uint64Var(&seed, "seed", 1, "seed of the random networks")
+	fs.StringVar(&csvOut, "csv", "", "write each network's prediction and measurement to this CSV")
+	fs.StringVar(&corrected, "corrected", "", "write the table with the correction folded in")
+	fs.BoolVar(&asJSON, "json", false, "write JSON")
+	return cmd
+}
+
+// writeRows writes validated networks as CSV: arch,predicted_ms,latency_ms,...
+// (the arch and latency_ms columns make it a measurements file for
+// fleetnas calibrate and table devices too).
+func writeRows(path string, rows []profile.Row) error {
+	var f bytes.Buffer
+	fmt.Fprintln(&f, "arch,latency_ms,predicted_ms,p10_ms,p90_ms,cv,runs")
+	for _, r := range rows {
+		fmt.Fprintf(&f, "%q,%.6g,%.6g,%.6g,%.6g,%.4f,%d\n", r.Network, r.MedianMs, r.PredictedMs, r.P10Ms, r.P90Ms, r.CV, r.Runs)
+	}
+	return atomicfile.Write(path, f.Bytes())
+}
+
+// writeCorrected writes tb with the correction fitted on every network
+// folded in, when path is set.
+func writeCorrected(path string, tb *lut.Table, rep *profile.ValidateReport) error {
+	if path == "" {
+		return nil
+	}
+	ct, err := rep.FitAll.Table(tb, tb.Name+"_corrected")
+	if err != nil {
+		return fmt.Errorf("--corrected %s: %w", path, err)
+	}
+	return writeTable(path, ct)
+}
+
+// writeTable writes a table's CSV atomically.
+func writeTable(path string, t *lut.Table) error {
+	var b bytes.Buffer
+	if err := t.WriteCSV(&b); err != nil {
+		return err
+	}
+	return atomicfile.Write(path, b.Bytes())
+}

@@ -1,0 +1,129 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/fleetnas/fleetnas/internal/orttest"
+	"github.com/fleetnas/fleetnas/latency/lut"
+	"github.com/fleetnas/fleetnas/onnx/onnxpb"
+	"google.golang.org/protobuf/proto"
+)
+
+func TestExportCmd(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "small.onnx")
+	out, _, err := run(t, "export", "--onnx", path, "--model", "MobileNetV3Small", "--resolution", "160")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "input [1 3 160 160], output [1 1000]") {
+		t.Errorf("summary: %s", out)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m onnxpb.ModelProto
+	if err := proto.Unmarshal(b, &m); err != nil {
+		t.Fatalf("not an ONNX protobuf: %v", err)
+	}
+	if m.GetOpsetImport()[0].GetVersion() < 13 || len(m.GetGraph().GetNode()) == 0 {
+		t.Errorf("opset %d, %d nodes", m.GetOpsetImport()[0].GetVersion(), len(m.GetGraph().GetNode()))
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"export", "--model", "MobileNetV2"}, "--onnx"},
+		{[]string{"export", "--onnx", path, "--model", "MobileNetV2", "--weights", "x.json"}, "leave out --model"},
+		{[]string{"export", "--onnx", path, "--model", "MobileNetV4HybridMedium"}, "(mhsa)"},
+		{[]string{"export", "--onnx", path}, "give exactly one of"},
+		{[]string{"export", "--onnx", path, "--weights", filepath.Join(t.TempDir(), "none.json")}, "none.json"},
+	} {
+		if _, _, err := run(t, c.args...); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: error %v, want one mentioning %q", c.args, err, c.want)
+		}
+	}
+}
+
+// TestMeasureWithoutLibrary checks the message that says how to install
+// ONNX Runtime, and the flag checks that come before it.
+func TestMeasureWithoutLibrary(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "libonnxruntime.so.1")
+	_, _, err := run(t, "measure", "--model", "MobileNetV2", "--ort-lib", missing)
+	if err == nil || !strings.Contains(err.Error(), "npm pack onnxruntime-node@1.30.0") {
+		t.Errorf("missing library: %v", err)
+	}
+	_, _, err = run(t, "measure", "--model", "MobileNetV2", "--runtime", "tflite")
+	if err == nil || !strings.Contains(err.Error(), "only runtime is ort") {
+		t.Errorf("other runtime: %v", err)
+	}
+	_, _, err = run(t, "measure", "--model", "MobileNetV2", "--threads", "0")
+	if err == nil || !strings.Contains(err.Error(), "--threads") {
+		t.Errorf("0 threads: %v", err)
+	}
+}
+
+// TestProfileValidateFleet runs the whole local-device workflow on the
+// small fbnet space (32 px, ~100 blocks), with few runs: measure, profile
+// a table, validate it, and use it as a device next to modeled ones.
+func TestProfileValidateFleet(t *testing.T) {
+	orttest.Runtime(t)
+	dir := t.TempDir()
+	fast := []string{"--runs", "3", "--warmup", "1", "--min-time-ms", "0"}
+	out, _, err := run(t, append([]string{"measure", "--space", "fbnet", "--choice", fbnetChoice(t), "--json"}, fast...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m struct {
+		Median float64 `json:"median_ms"`
+		Runs   int     `json:"runs"`
+	}
+	if err := json.Unmarshal([]byte(out), &m); err != nil || !(m.Median > 0) || m.Runs != 3 {
+		t.Fatalf("measure JSON %v: %s", err, out)
+	}
+	table := filepath.Join(dir, "local.csv")
+	if out, _, err = run(t, append([]string{"profile", "--space", "fbnet", "--out", table, "--check-samples", "50"}, fast...)...); err != nil {
+		t.Fatal(err)
+	}
+	tb, err := lut.ReadCSVFile(table)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if tb.Len() < 50 || !(tb.Constant > 0) || !strings.Contains(tb.Source, "ONNX Runtime") {
+		t.Errorf("table: %d entries, constant %g, source %q", tb.Len(), tb.Constant, tb.Source)
+	}
+	out, _, err = run(t, append([]string{"validate", "--device", table, "--space", "fbnet", "--samples", "6", "--csv", filepath.Join(dir, "rows.csv")}, fast...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"raw table", "held-out half, corrected", "correction on all"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("validate output lacks %q:\n%s", want, out)
+		}
+	}
+	fleetFile := filepath.Join(dir, "fleet.yaml")
+	fl := "name: local-and-modeled\nresolution: 32\ndevices:\n  - name: pixel3\n    from: fbnet-lut\n  - name: local_cpu\n    kind: lut\n    table: local.csv\n    reference: {target_ms: 1}\n"
+	if err := os.WriteFile(fleetFile, []byte(fl), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err = run(t, "latency", "--fleet", fleetFile, "--space", "fbnet", "--choice", fbnetChoice(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "local_cpu") || !strings.Contains(out, "pixel3") {
+		t.Errorf("fleet latency lacks a device:\n%s", out)
+	}
+}
+
+func fbnetChoice(t *testing.T) string {
+	t.Helper()
+	out, _, err := run(t, "space", "fbnet", "--sample", "1", "--seed", "3", "--strings")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(out)
+}

@@ -1,0 +1,121 @@
+// Package profile measures networks with ONNX Runtime on the local CPU
+// and turns the measurements into per-op latency tables (package lut):
+// whole-network timings (Measure), a table of every block configuration a
+// search space can produce at one resolution, each timed as a single-block
+// graph as nn-Meter profiles kernels (Configs, Profile), and a check of
+// such a table against whole-network runs of random networks, with a
+// fitted correction for what an additive table misses (Validate).
+package profile
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"strings"
+
+	"github.com/fleetnas/fleetnas/arch"
+	"github.com/fleetnas/fleetnas/onnx"
+	"github.com/fleetnas/fleetnas/ort"
+)
+
+// Options say how a model is timed.
+type Options struct {
+	// Threads is ONNX Runtime's intra-op thread count (0: 1).
+	Threads int
+	// Warmup runs are not timed (0: 3; negative: none).
+	Warmup int
+	// MinRuns and MaxRuns bound the timed runs; between them, runs go on
+	// until MinTimeMs of measured time has accumulated, so that fast
+	// blocks get enough runs for a stable median and slow networks do not
+	// take forever. Zero values take 10, 200 and 100 ms (a tiny MinTimeMs
+	// gives MinRuns runs exactly).
+	MinRuns, MaxRuns int
+	MinTimeMs        float64
+	// Seed draws the random weights (when none are given) and the input.
+	Seed uint64
+}
+
+func (o Options) withDefaults() Options {
+	if o.Threads == 0 {
+		o.Threads = 1
+	}
+	if o.Warmup == 0 {
+		o.Warmup = 3
+	}
+	o.Warmup = max(o.Warmup, 0)
+	if o.MinRuns == 0 {
+		o.MinRuns = 10
+	}
+	if o.MaxRuns == 0 {
+		o.MaxRuns = 200
+	}
+	if o.MaxRuns < o.MinRuns {
+		o.MaxRuns = o.MinRuns
+	}
+	if o.MinTimeMs == 0 {
+		o.MinTimeMs = 100
+	}
+	return o
+}
+
+// Measure exports a lowered network with the given weights (nil:
+// deterministic random weights from opt.Seed), loads it in ONNX Runtime
+// (ort.Init must have succeeded) and times it.
+func Measure(g *arch.Graph, w *onnx.Weights, opt Options) (ort.Timing, error) {
+	opt = opt.withDefaults()
+	if w == nil {
+		w = onnx.GraphWeights(g, opt.Seed)
+	}
+	b, err := onnx.Marshal(g, w)
+	if err != nil {
+		return ort.Timing{}, err
+	}
+	inShape, outShape := onnx.Shapes(g)
+	s, err := ort.NewSession(b, onnx.InputName, inShape, onnx.OutputName, outShape, ort.Options{Threads: opt.Threads})
+	if err != nil {
+		return ort.Timing{}, err
+	}
+	defer s.Close()
+	r := rand.New(rand.NewPCG(opt.Seed, 0x696e707574)) // "input"
+	for i, in := 0, s.Input(); i < len(in); i++ {
+		in[i] = float32(r.NormFloat64())
+	}
+	// A first timed batch of MinRuns says how long a run takes; more runs
+	// follow until MinTimeMs is reached.
+	t, err := s.Time(opt.Warmup, opt.MinRuns)
+	if err != nil {
+		return ort.Timing{}, err
+	}
+	total := t.MeanMs * float64(t.Runs)
+	if total < opt.MinTimeMs && t.MeanMs > 0 {
+		more := min(opt.MaxRuns-opt.MinRuns, int((opt.MinTimeMs-total)/t.MeanMs)+1)
+		if more > 0 {
+			t2, err := s.Time(0, more)
+			if err != nil {
+				return ort.Timing{}, err
+			}
+			all := append(t.Samples, t2.Samples...)
+			sum, err := ort.Summarize(all)
+			if err != nil {
+				return ort.Timing{}, err
+			}
+			t = ort.Timing{Summary: sum, Samples: all}
+		}
+	}
+	return t, nil
+}
+
+// LoadAverage returns the 1-minute load average from /proc/loadavg (-1
+// where it cannot be read), which every report carries: latency measured
+// while other processes use the cores is not the device's.
+func LoadAverage() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return -1
+	}
+	var l float64
+	if _, err := fmt.Sscan(strings.TrimSpace(string(b)), &l); err != nil {
+		return -1
+	}
+	return l
+}

@@ -1,0 +1,101 @@
+package profile
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/fleetnas/fleetnas/arch"
+	"github.com/fleetnas/fleetnas/latency/lut"
+	"github.com/fleetnas/fleetnas/ort"
+)
+
+// ProfileReport describes a profiling run.
+type ProfileReport struct {
+	Entries int `json:"entries"`
+	// OverheadMs is the run time of a trivial model: ONNX Runtime's fixed
+	// cost per run, which every single-block timing includes once and a
+	// whole network only once in total. It is subtracted from every entry
+	// and kept as the table's constant.
+	OverheadMs float64 `json:"overhead_ms"`
+	// Noisy counts entries whose runs varied more than ort.NoisyCV.
+	Noisy   int     `json:"noisy_entries"`
+	Seconds float64 `json:"seconds"`
+	// LoadBefore and LoadAfter are the 1-minute load averages.
+	LoadBefore float64 `json:"load_before"`
+	LoadAfter  float64 `json:"load_after"`
+}
+
+// overheadGraph is the smallest model: an identity on 8 values.
+func overheadGraph() *arch.Graph {
+	s := arch.Shape{H: 1, W: 1, C: 8}
+	return &arch.Graph{
+		Network:    &arch.Network{Format: arch.Format, Name: "overhead", Resolution: 1, InputChannels: 8, Blocks: []arch.Block{{Type: arch.BatchNorm, Activation: arch.Identity}}},
+		Resolution: 1, Tensors: []arch.Shape{s, s}, BlockOut: []int{1},
+		Layers: []arch.Layer{{Block: 0, Name: "0.identity", Part: "identity", Op: arch.OpAct, Activation: arch.Identity, In: s, Out: s, Inputs: []int{0}, Output: 1}},
+	}
+}
+
+// Profile times every configuration as a single-block graph and returns
+// the lookup table (named name) of the medians minus the per-run overhead,
+// with the overhead as the constant. progress, if not nil, is called
+// after each configuration. ort.Init must have succeeded.
+func Profile(name, description string, configs []Config, opt Options, progress func(done, total int)) (*lut.Table, ProfileReport, error) {
+	opt = opt.withDefaults()
+	rep := ProfileReport{LoadBefore: LoadAverage()}
+	start := time.Now()
+	// The overhead is timed with many runs: it is small and sets the
+	// constant of every prediction.
+	oOpt := opt
+	oOpt.MinRuns, oOpt.MaxRuns = max(opt.MinRuns, 200), max(opt.MaxRuns, 2000)
+	ov, err := Measure(overheadGraph(), nil, oOpt)
+	if err != nil {
+		return nil, rep, fmt.Errorf("timing the per-run overhead: %w", err)
+	}
+	rep.OverheadMs = ov.MedianMs
+	entries := make([]float64, len(configs))
+	for i, c := range configs {
+		t, err := Measure(c.Graph, nil, opt)
+		if err != nil {
+			return nil, rep, fmt.Errorf("profiling %s: %w", c.Signature, err)
+		}
+		entries[i] = math.Max(0, t.MedianMs-rep.OverheadMs)
+		if t.Noisy() {
+			rep.Noisy++
+		}
+		if progress != nil {
+			progress(i+1, len(configs))
+		}
+	}
+	rep.Seconds = time.Since(start).Seconds()
+	rep.LoadAfter = LoadAverage()
+	rep.Entries = len(configs)
+	src := fmt.Sprintf("profiled with ONNX Runtime %s on %s (%s), %d thread(s), %s, single-block graphs, median of >= %d runs minus the per-run overhead %.4f ms (the constant); %d of %d entries noisy (CV > %.0f%%); load average %.2f -> %.2f; %s",
+		ort.Version(), cpuModel(), runtime.GOARCH, opt.Threads, description, opt.MinRuns, rep.OverheadMs,
+		rep.Noisy, len(configs), 100*ort.NoisyCV, rep.LoadBefore, rep.LoadAfter, time.Now().UTC().Format("2006-01-02 15:04 UTC"))
+	tb := lut.New(name, src, rep.OverheadMs)
+	for i, c := range configs {
+		if err := tb.Set(c.Signature, entries[i]); err != nil {
+			return nil, rep, err
+		}
+	}
+	return tb, rep, nil
+}
+
+// cpuModel returns the CPU's model name from /proc/cpuinfo, for the
+// table's source line ("unknown CPU" elsewhere).
+func cpuModel() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return "unknown CPU"
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.Join(strings.Fields(v), " ")
+		}
+	}
+	return "unknown CPU"
+}
