@@ -27,6 +27,7 @@ type runtimeFlags struct {
 	runs    int
 	warmup  int
 	minMs   float64
+	retries int
 }
 
 func (f *runtimeFlags) register(cmd *cobra.Command, runs int) {
@@ -37,6 +38,7 @@ func (f *runtimeFlags) register(cmd *cobra.Command, runs int) {
 	fs.IntVar(&f.runs, "runs", runs, "minimum timed runs per model (more until --min-time-ms is reached)")
 	fs.IntVar(&f.warmup, "warmup", 3, "untimed runs before timing")
 	fs.Float64Var(&f.minMs, "min-time-ms", 100, "keep running until this much time has been measured (at most 200 runs)")
+	fs.IntVar(&f.retries, "retries", 2, "re-time a model whose runs vary by more than 10% up to this many times, keeping the lowest median")
 }
 
 // start checks the flags and loads ONNX Runtime.
@@ -47,8 +49,8 @@ func (f *runtimeFlags) start() (profile.Options, error) {
 	if f.threads < 1 || f.threads > 256 {
 		return profile.Options{}, fmt.Errorf("--threads must be in 1..256, got %d", f.threads)
 	}
-	if f.runs < 1 || f.warmup < 0 || f.minMs < 0 {
-		return profile.Options{}, fmt.Errorf("--runs must be positive and --warmup, --min-time-ms not negative (got %d, %d, %g)", f.runs, f.warmup, f.minMs)
+	if f.runs < 1 || f.warmup < 0 || f.minMs < 0 || f.retries < 0 {
+		return profile.Options{}, fmt.Errorf("--runs must be positive and --warmup, --min-time-ms, --retries not negative (got %d, %d, %g, %d)", f.runs, f.warmup, f.minMs, f.retries)
 	}
 	lib, err := ort.FindLibrary(f.lib)
 	if err != nil {
@@ -58,11 +60,14 @@ func (f *runtimeFlags) start() (profile.Options, error) {
 		return profile.Options{}, err
 	}
 	// profile.Options reads zeros as "the default"; 0 here means none.
-	warmup := f.warmup
+	warmup, retries := f.warmup, f.retries
 	if warmup == 0 {
 		warmup = -1
 	}
-	return profile.Options{Threads: f.threads, Warmup: warmup, MinRuns: f.runs, MaxRuns: max(200, f.runs), MinTimeMs: max(f.minMs, 1e-9)}, nil
+	if retries == 0 {
+		retries = -1
+	}
+	return profile.Options{Threads: f.threads, Warmup: warmup, MinRuns: f.runs, MaxRuns: max(200, f.runs), MinTimeMs: max(f.minMs, 1e-9), Retries: retries}, nil
 }
 
 // progressTo returns a progress callback that rewrites one line on a
