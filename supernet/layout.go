@@ -46,6 +46,10 @@ type layout struct {
 	sepOn     int // choice index of "sep3" in the stem/sep decision
 	stages    [multihwStages]stageLayout
 	kernels   []int // distinct kernel sizes of the layer ops, ascending
+	// largest is, for each layer decision, the choice of the largest
+	// kernel and, among those, the largest expansion: the op whose
+	// weights hold every other op's (see WarmupChoice).
+	largest map[int]int
 }
 
 // stageLayout holds one stage's decision indices.
@@ -66,7 +70,7 @@ func newLayout(sp space.Space) (*layout, error) {
 	ds := sp.Decisions()
 	index := make(map[string]int, len(ds))
 	l := &layout{radix: make([]int, len(ds)), kinds: make([]decisionKind, len(ds)),
-		widths: map[int][]int{}, ops: map[int][]op{}}
+		widths: map[int][]int{}, ops: map[int][]op{}, largest: map[int]int{}}
 	for i, d := range ds {
 		index[d.Name] = i
 		l.radix[i] = len(d.Choices)
@@ -115,6 +119,7 @@ func newLayout(sp space.Space) (*layout, error) {
 	if l.sepOn < 0 {
 		return nil, fmt.Errorf("supernet: decision stem/sep has no sep3 choice")
 	}
+	l.largest[l.stemSep] = l.sepOn
 	kernels := map[int]bool{}
 	for s := range multihwStages {
 		st := &l.stages[s]
@@ -139,6 +144,16 @@ func newLayout(sp space.Space) (*layout, error) {
 				os[c] = o
 			}
 			l.ops[d] = os
+			best := -1
+			for c, o := range os {
+				if !o.skip && (best < 0 || o.kernel > os[best].kernel || o.kernel == os[best].kernel && o.expansion > os[best].expansion) {
+					best = c
+				}
+			}
+			if best < 0 {
+				return nil, fmt.Errorf("supernet: decision %s has only skips", name)
+			}
+			l.largest[d] = best
 		}
 	}
 	if n := 2 + multihwStages*(1+multihwLayers); len(ds) != n {
@@ -203,8 +218,9 @@ func (l *layout) positions(choice []int) []position {
 
 // widest returns the choice vector with every width at its largest, the
 // stem's separable conv on and every layer at kernel k with the largest
-// expansion: the candidate whose tensors are the supernet's slot sizes
-// (widths and expansions only grow the channel counts).
+// expansion: for the largest kernel, the candidate whose tensors are the
+// supernet's slot sizes (widths and expansions only grow the channel
+// counts).
 func (l *layout) widest(k int) ([]int, error) {
 	c := make([]int, len(l.radix))
 	for d, ws := range l.widths {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strings"
 
 	"github.com/fleetnas/fleetnas/arch"
 	"github.com/fleetnas/fleetnas/dataset"
@@ -79,9 +78,15 @@ func (c *Candidate) Network() *arch.Network { return c.net }
 // weights as of the last gather.
 func (c *Candidate) Model() *train.Model { return c.model }
 
+// Supported reports whether New can build the supernet of sp, without
+// building it: nil for the multihw space, an error saying why otherwise.
+func Supported(sp space.Space) error {
+	_, err := newLayout(sp)
+	return err
+}
+
 // New builds the supernet of a space. Its shared weights are those of the
-// widest candidates (every width and expansion at its largest, one per
-// kernel size) initialised from cfg.Seed as train.Build initialises them.
+// widest candidate (every width, expansion and kernel at its largest) initialised from cfg.Seed as train.Build initialises them.
 func New(sp space.Space, cfg Config) (*Supernet, error) {
 	lay, err := newLayout(sp)
 	if err != nil {
@@ -91,7 +96,12 @@ func New(sp space.Space, cfg Config) (*Supernet, error) {
 		return nil, err
 	}
 	s := &Supernet{space: sp, cfg: cfg, lay: lay, shared: map[string]*shared{}}
-	for _, k := range lay.kernels {
+	// The largest kernel's widest candidate sizes every slot. The smaller
+	// kernels' widest candidates then put their own initial depthwise
+	// kernels at the centre of the slots, so that a 3x3 kernel starts at
+	// the scale train.Build gives a 3x3 (a 5x5's initial taps are smaller).
+	for i := len(lay.kernels) - 1; i >= 0; i-- {
+		k := lay.kernels[i]
 		choice, err := lay.widest(k)
 		if err != nil {
 			return nil, err
@@ -109,61 +119,27 @@ func New(sp space.Space, cfg Config) (*Supernet, error) {
 			return nil, err
 		}
 		for _, lp := range lps {
-			if _, ok := s.shared[lp.name]; ok {
-				continue
-			}
 			dims, err := paramShape(lp.layer, lp.suffix)
 			if err != nil {
 				return nil, fmt.Errorf("supernet: %w", err)
+			}
+			if sh, ok := s.shared[lp.name]; ok {
+				if lp.layer.Op == arch.OpDepthwise && lp.suffix == "w" && dims[0] < sh.dims[0] {
+					runs, err := subBlockAt(sh.dims, dims, kernelOffset(lp.layer, sh.dims, dims))
+					if err != nil {
+						return nil, fmt.Errorf("supernet: %s: %w", lp.name, err)
+					}
+					b := binding{sh: sh, local: lp.local, runs: runs}
+					b.scatterValues()
+				}
+				continue
 			}
 			p := &nn.Param{Name: lp.name, Data: slices.Clone(lp.local.Data), Grad: make([]float32, len(lp.local.Data)), NoDecay: lp.local.NoDecay}
 			s.shared[lp.name] = &shared{p: p, dims: dims}
 			s.params = append(s.params, p)
 		}
 	}
-	s.alignKernels()
 	return s, nil
-}
-
-// alignKernels starts the larger depthwise kernels of every layer from
-// its smallest kernel: the centre of each larger kernel is a copy of the
-// smallest one, the ring keeps its own random values. The kernel sizes
-// still have separate weights and train separately; they only start out
-// computing similar features. Without this, a layer's 3x3 and 5x5
-// depthwise convs start as unrelated random filters, and a candidate
-// that draws its kernels independently in 20 layers feeds the shared
-// expand and project convs features that differ from candidate to
-// candidate; measured on the synthetic data of the tests (200 steps of
-// candidates differing only in their kernels), the loss then does not
-// fall at all, and with aligned kernels it falls as fast as a fixed
-// network's.
-// TuNAS does not need this because its op warmup runs every kernel of a
-// layer at once, which a single-path supernet cannot.
-func (s *Supernet) alignKernels() {
-	small := s.lay.kernels[0]
-	for _, big := range s.lay.kernels[1:] {
-		tag, smallTag := fmt.Sprintf(".dw%d.w", big), fmt.Sprintf(".dw%d.w", small)
-		for _, p := range s.params {
-			name, ok := strings.CutSuffix(p.Name, tag)
-			if !ok {
-				continue
-			}
-			src, ok := s.shared[name+smallTag]
-			if !ok {
-				continue
-			}
-			dst := s.shared[p.Name]
-			c := min(dst.dims[2], src.dims[2])
-			off := (big - small) / 2
-			for a := range small {
-				for b := range small {
-					from := (a*small + b) * src.dims[2]
-					to := ((a+off)*big + b + off) * dst.dims[2]
-					copy(dst.p.Data[to:to+c], src.p.Data[from:from+c])
-				}
-			}
-		}
-	}
 }
 
 // checkConfig validates cfg and fills in its defaults.
@@ -310,10 +286,13 @@ func (s *Supernet) build(key string, choice []int) (*Candidate, error) {
 		if err != nil {
 			return nil, fmt.Errorf("supernet: %s: %w", key, err)
 		}
-		if lp.suffix == "w" && lp.layer.Op != arch.OpFC && (dims[0] != sh.dims[0] || dims[1] != sh.dims[1]) {
+		if lp.suffix == "w" && lp.layer.Op == arch.OpConv && (dims[0] != sh.dims[0] || dims[1] != sh.dims[1]) {
 			return nil, fmt.Errorf("supernet: %s: parameter %s has a %dx%d kernel, its slot %s is %dx%d", key, lp.local.Name, dims[0], dims[1], lp.name, sh.dims[0], sh.dims[1])
 		}
-		runs, err := subBlock(sh.dims, dims)
+		if lp.suffix == "w" && lp.layer.Op == arch.OpDepthwise && (dims[0]-sh.dims[0])%2 != 0 {
+			return nil, fmt.Errorf("supernet: %s: parameter %s has a %dx%d kernel, which has no centre in its %dx%d slot %s", key, lp.local.Name, dims[0], dims[1], sh.dims[0], sh.dims[1], lp.name)
+		}
+		runs, err := subBlockAt(sh.dims, dims, kernelOffset(lp.layer, sh.dims, dims))
 		if err != nil {
 			return nil, fmt.Errorf("supernet: %s: parameter %s: %w", key, lp.local.Name, err)
 		}

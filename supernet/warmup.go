@@ -27,13 +27,18 @@ const WarmupFraction = 0.25
 // width, so that early on every filter of the shared tensors is trained
 // and the narrow choices are not judged on weights only the wide ones
 // updated. An op override in TuNAS enables every op of the decision at
-// once (a mask of 1/n on each), which trains all ops on every step; a
-// single-path supernet runs one op per layer, so here the override is a
-// uniformly drawn op, which gives every op (kernel size, expansion and,
-// for optional layers, skip) the same expected share of the updates. When
-// the controller is still uniform (TuNAS keeps its learning rate at zero
-// during the warmup) the op override therefore changes nothing; it
-// matters only with a controller that learns from the first step.
+// once, which trains all ops on every step and makes them compute
+// features of one kind; a single-path supernet runs one op per layer, so
+// here the override is the layer's largest op (largest kernel, then
+// largest expansion; the stem's separable conv on), whose weights hold
+// every smaller op's (see the package doc). The supernet thus starts as
+// the one largest network and the other ops are mixed in as the
+// override fades. Overriding with a uniformly drawn op instead was
+// measured on Fashion-MNIST (multihw, proxy width 0.25, batch 64, 800
+// steps with warmup over the first 400): the training accuracy of the
+// drawn candidates stayed at chance, 10-11%, against about 60% with this
+// override, and random candidates scored 9-15% on validation data
+// against 55-64%.
 type Warmup struct {
 	OpSteps, FilterSteps int
 }
@@ -95,7 +100,7 @@ func (s *Supernet) WarmupChoice(choice []int, step int, w Warmup, r *rand.Rand) 
 			}
 		case kindOp:
 			if u < pOp {
-				out[d] = r.IntN(s.lay.radix[d])
+				out[d] = s.lay.largest[d]
 			}
 		}
 	}
