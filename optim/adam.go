@@ -112,3 +112,11 @@ func (o *Adam) State() ([]byte, error) { return o.slots.state() }
 
 // SetState restores State's output; see Optimizer.
 func (o *Adam) SetState(data []byte) error { return o.slots.setState(data) }
+
+// Adopt checks a state restored by SetState against params, the full set
+// of parameters of a caller that updates a different subset on each Step
+// (a weight-sharing supernet), and lets the following Steps take subsets;
+// parameters absent from the state were never updated and start fresh.
+// Without it, the first Step after SetState must be given exactly the
+// checkpoint's parameters.
+func (o *Adam) Adopt(params []*nn.Param) error { return o.slots.adopt(params) }

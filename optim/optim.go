@@ -290,6 +290,28 @@ func (s *slotStore) state() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// adopt checks a restored state against the full parameter set of a
+// caller that steps subsets of it, and lets the next Step take a subset.
+func (s *slotStore) adopt(params []*nn.Param) error {
+	size := make(map[string]int, len(params))
+	for _, p := range params {
+		if p != nil {
+			size[p.Name] = len(p.Data)
+		}
+	}
+	for _, name := range s.sortedNames() {
+		n, ok := size[name]
+		if !ok {
+			return fmt.Errorf("optim: the optimizer state has parameter %q, which the model does not have", name)
+		}
+		if m := len(s.slots[name].vecs[0]); m != n {
+			return fmt.Errorf("optim: parameter %q has %d values but its optimizer state has %d", name, n, m)
+		}
+	}
+	s.restored = false
+	return nil
+}
+
 func (s *slotStore) setState(data []byte) error {
 	if len(data) == 0 {
 		return errors.New("optim: empty optimizer state")

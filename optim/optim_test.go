@@ -343,3 +343,58 @@ func FuzzSetState(f *testing.F) {
 		}
 	})
 }
+
+// TestAdoptAllowsSubsets: after Adopt, a restored state steps subsets of
+// the parameters (as a supernet does) and continues bit-identically to an
+// optimizer that was never checkpointed; Adopt refuses a state that does
+// not fit the parameter set.
+func TestAdoptAllowsSubsets(t *testing.T) {
+	for _, ref := range allOptimizers(t) {
+		t.Run(ref.Name(), func(t *testing.T) {
+			want := twoParams()
+			step := func(o Optimizer, ps []*nn.Param, k int) {
+				twoParamsGrad(ps)
+				// Steps alternate between the first parameter alone and both.
+				sub := ps
+				if k%2 == 0 {
+					sub = ps[:1]
+				}
+				if err := o.Step(sub, 0.1); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for k := range 6 {
+				step(ref, want, k)
+			}
+			first := fresh(t, ref.Name())
+			got := twoParams()
+			for k := range 3 {
+				step(first, got, k)
+			}
+			ckpt, err := first.State()
+			if err != nil {
+				t.Fatal(err)
+			}
+			resumed := fresh(t, ref.Name())
+			if err := resumed.SetState(ckpt); err != nil {
+				t.Fatal(err)
+			}
+			if err := resumed.(interface{ Adopt([]*nn.Param) error }).Adopt(got); err != nil {
+				t.Fatal(err)
+			}
+			for k := 3; k < 6; k++ {
+				step(resumed, got, k)
+			}
+			if g, w := bits(got), bits(want); !slices.Equal(g, w) {
+				t.Fatalf("resumed parameters %x, uninterrupted %x", g, w)
+			}
+			other := fresh(t, ref.Name())
+			if err := other.SetState(ckpt); err != nil {
+				t.Fatal(err)
+			}
+			if err := other.(interface{ Adopt([]*nn.Param) error }).Adopt(got[:1]); err == nil || !strings.Contains(err.Error(), `"b"`) {
+				t.Errorf("Adopt with a parameter missing: %v", err)
+			}
+		})
+	}
+}

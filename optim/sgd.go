@@ -90,3 +90,11 @@ func (o *SGD) State() ([]byte, error) { return o.slots.state() }
 
 // SetState restores velocities from State's output; see Optimizer.
 func (o *SGD) SetState(data []byte) error { return o.slots.setState(data) }
+
+// Adopt checks a state restored by SetState against params, the full set
+// of parameters of a caller that updates a different subset on each Step
+// (a weight-sharing supernet), and lets the following Steps take subsets;
+// parameters absent from the state were never updated and start fresh.
+// Without it, the first Step after SetState must be given exactly the
+// checkpoint's parameters.
+func (o *SGD) Adopt(params []*nn.Param) error { return o.slots.adopt(params) }
