@@ -45,6 +45,12 @@ type Settings struct {
 	Sample       int     `json:"sample,omitempty"`
 	// Holdout devices are priced and reported but left out of the metric.
 	Holdout []string `json:"holdout,omitempty"`
+	// Supernet settings, used when Accuracy is SupernetAccuracy (0: the
+	// defaults in SupernetDefaults).
+	Data       string  `json:"data,omitempty"`
+	ProxyWidth float64 `json:"proxy_width,omitempty"`
+	Batch      int     `json:"batch,omitempty"`
+	WeightsLR  float64 `json:"weights_lr,omitempty"`
 }
 
 // Record is one evaluated network.
@@ -77,6 +83,8 @@ type Job struct {
 	weights  []float64
 	device   int // index of the device of a device:NAME metric
 	cache    map[string]*Record
+	// priced caches latency, ratios and metrics by canonical string.
+	priced map[string]*Record
 }
 
 // Open checks the settings and opens everything a run needs.
@@ -87,7 +95,7 @@ func Open(s Settings) (*Job, error) {
 	if s.Resolution < 0 {
 		return nil, fmt.Errorf("--resolution must be positive, got %d", s.Resolution)
 	}
-	j := &Job{S: s, cache: map[string]*Record{}}
+	j := &Job{S: s, cache: map[string]*Record{}, priced: map[string]*Record{}}
 	var err error
 	if j.space, err = space.Get(s.Space); err != nil {
 		return nil, err
@@ -102,7 +110,11 @@ func Open(s Settings) (*Job, error) {
 	if s.Resolution != 0 {
 		j.fleet.Resolution = s.Resolution
 	}
-	if j.acc, err = accuracy.Open(s.Accuracy); err != nil {
+	if s.Accuracy == SupernetAccuracy {
+		if err := checkSupernetSettings(s); err != nil {
+			return nil, err
+		}
+	} else if j.acc, err = accuracy.Open(s.Accuracy); err != nil {
 		return nil, err
 	}
 	if j.kind, err = metric.ParseKind(s.Metric); err != nil {
@@ -179,6 +191,10 @@ func (j *Job) Evaluate(ctx context.Context, choice []int) (*Record, error) {
 		c := *r
 		return &c, nil
 	}
+	r, err := j.price(key, choice)
+	if err != nil {
+		return nil, err
+	}
 	n, err := latency.FromSpace(j.space, choice, j.fleet.Resolution)
 	if err != nil {
 		return nil, err
@@ -187,11 +203,32 @@ func (j *Job) Evaluate(ctx context.Context, choice []int) (*Record, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := j.score(r, a); err != nil {
+		return nil, err
+	}
+	j.cache[key] = r
+	c := *r
+	return &c, nil
+}
+
+// price returns a network's record with its per-device latency, ratios
+// and fleet metrics filled in and no accuracy yet. Latency depends only
+// on the network, so it is cached by canonical string.
+func (j *Job) price(key string, choice []int) (*Record, error) {
+	if r, ok := j.priced[key]; ok {
+		c := *r
+		c.Choice = append([]int(nil), r.Choice...)
+		return &c, nil
+	}
+	n, err := latency.FromSpace(j.space, choice, j.fleet.Resolution)
+	if err != nil {
+		return nil, err
+	}
 	res, err := j.fleet.Evaluate(n)
 	if err != nil {
 		return nil, err
 	}
-	r := &Record{Key: key, Choice: append([]int(nil), choice...), Accuracy: a}
+	r := &Record{Key: key, Choice: append([]int(nil), choice...)}
 	var rs, ws []float64
 	for i, d := range res.Devices {
 		r.LatencyMS = append(r.LatencyMS, d.LatencyMS)
@@ -210,11 +247,17 @@ func (j *Job) Evaluate(ctx context.Context, choice []int) (*Record, error) {
 	default:
 		r.Metric = r.Ratio[j.device]
 	}
-	r.Reward = j.reward.Of(a/100, r.Metric)
-	if math.IsNaN(r.Reward) || math.IsInf(r.Reward, 0) {
-		return nil, fmt.Errorf("network %s: reward %g (accuracy %g, metric %g) is not a number", key, r.Reward, a, r.Metric)
-	}
-	j.cache[key] = r
+	j.priced[key] = r
 	c := *r
 	return &c, nil
+}
+
+// score sets a priced record's accuracy (in percent) and reward.
+func (j *Job) score(r *Record, accuracy float64) error {
+	r.Accuracy = accuracy
+	r.Reward = j.reward.Of(accuracy/100, r.Metric)
+	if math.IsNaN(r.Reward) || math.IsInf(r.Reward, 0) {
+		return fmt.Errorf("network %s: reward %g (accuracy %g, metric %g) is not a number", r.Key, r.Reward, accuracy, r.Metric)
+	}
+	return nil
 }

@@ -27,6 +27,12 @@ type checkpoint struct {
 	Done       bool      `json:"done"`
 	Controller []byte    `json:"controller"`
 	History    []*Record `json:"history"`
+	// Supernet searches also keep the step, the shared weights' optimizer
+	// state and the file holding the shared weights with its SHA-256.
+	Step          int    `json:"step,omitempty"`
+	Optimizer     []byte `json:"optimizer,omitempty"`
+	Weights       string `json:"weights,omitempty"`
+	WeightsSHA256 string `json:"weights_sha256,omitempty"`
 }
 
 // Progress is told how far a run is; the command line shows a bar on a
@@ -105,10 +111,15 @@ func Run(ctx context.Context, s Settings, o Options) (*Outcome, error) {
 			if r == nil || r.Step != i || len(r.LatencyMS) != len(j.devices) {
 				return nil, fmt.Errorf("%s is corrupt (history entry %d); delete it to start over", ckPath, i)
 			}
-			c := *r
-			j.cache[r.Key] = &c
+			if s.Accuracy != SupernetAccuracy {
+				c := *r
+				j.cache[r.Key] = &c
+			}
 		}
 		out.History, out.Resumed = ck.History, true
+	}
+	if s.Accuracy == SupernetAccuracy {
+		return j.runSupernet(ctx, o, ck, out)
 	}
 	start := time.Now()
 	last := time.Now()

@@ -85,8 +85,16 @@ same result as an unbroken run.`,
 			if holdout != "" {
 				s.Holdout = strings.Split(holdout, ",")
 			}
+			supernet := s.Accuracy == job.SupernetAccuracy
+			if supernet && !cmd.Flags().Changed("algo") {
+				s.Algo = "tunas"
+			}
 			if out == "" {
-				out = filepath.Join("fleetnas-out", fmt.Sprintf("%s-%s-%s-%s-seed%d", s.Space, filepath.Base(s.Fleet), strings.ReplaceAll(s.Metric, ":", "_"), s.Algo, s.Seed))
+				name := fmt.Sprintf("%s-%s-%s-%s-seed%d", s.Space, filepath.Base(s.Fleet), strings.ReplaceAll(s.Metric, ":", "_"), s.Algo, s.Seed)
+				if supernet {
+					name += "-supernet"
+				}
+				out = filepath.Join("fleetnas-out", name)
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
@@ -111,19 +119,26 @@ same result as an unbroken run.`,
 			}
 			fmt.Fprintf(w, "%d evaluations (%d unique) in %s\n", len(o.History), len(uniqueKeys(o.History)), o.Elapsed.Round(time.Millisecond))
 			fmt.Fprintf(w, "results: %s\nreport:  %s\n", filepath.Join(out, "result.json"), filepath.Join(out, "report.html"))
+			if supernet {
+				fmt.Fprintf(w, "accuracy above is the shared weights' on the validation split; train the network stand-alone with\n  fleetnas train --space %s --choice '%s' --data %s --epochs 10\n", s.Space, c.Key, s.Data)
+			}
 			return nil
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&s.Space, "space", "nb201", "search space")
 	f.StringVar(&s.Fleet, "fleet", "nb201-mobile", "built-in fleet or fleet file")
-	f.StringVar(&s.Accuracy, "accuracy", "table:cifar100", "accuracy source: table:cifar10|cifar100|imagenet16_120, or command:PROGRAM")
+	f.StringVar(&s.Accuracy, "accuracy", "table:cifar100", "accuracy source: table:cifar10|cifar100|imagenet16_120, command:PROGRAM, or supernet (train a weight-sharing supernet on --data, TuNAS-style)")
 	f.StringVar(&s.Metric, "metric", "max", "metric: avg, max or device:NAME")
 	f.Float64Var(&s.Target, "target", 0.85, "target T of the metric (a ratio to the fleet's references)")
 	f.Float64Var(&s.Beta, "beta", -0.5, "weight of the latency term (negative)")
 	f.StringVar(&s.Reward, "reward", "abs", "reward: abs (TuNAS), mnas (MnasNet soft) or hard")
-	f.StringVar(&s.Algo, "algo", "evolution", "algorithm: tunas, evolution, random or exhaustive (evolution is the best at small budgets on NAS-Bench-201: fleetnas bench search)")
-	f.IntVar(&s.Budget, "budget", 1000, "number of evaluations")
+	f.StringVar(&s.Algo, "algo", "evolution", "algorithm: tunas, evolution, random or exhaustive (evolution is the best at small budgets on NAS-Bench-201: fleetnas bench search; tunas with --accuracy supernet)")
+	f.IntVar(&s.Budget, "budget", 1000, "number of evaluations (with --accuracy supernet: training steps, the first quarter warmup)")
+	f.StringVar(&s.Data, "data", "", "supernet: data set to train on (fashion-mnist, cifar10:DIR, ...; see fleetnas train --help)")
+	f.Float64Var(&s.ProxyWidth, "proxy-width", job.DefaultProxyWidth, "supernet: filter multiplier of the training networks (latency is always of the full network)")
+	f.IntVar(&s.Batch, "batch", job.DefaultBatch, "supernet: batch size")
+	f.Float64Var(&s.WeightsLR, "weights-lr", job.DefaultWeightsLR, "supernet: peak learning rate of the shared weights (cosine decay)")
 	f.Uint64Var(&s.Seed, "seed", 1, "random seed (same seed, same result)")
 	f.IntVar(&s.Resolution, "resolution", 0, "deployment resolution (default: the fleet's)")
 	f.Float64Var(&s.LearningRate, "lr", 0, "tunas: Adam learning rate (default: the controller's)")
