@@ -12,9 +12,8 @@
 // Operators (opset 14, the first with HardSwish): Conv (group = channels
 // for depthwise), Relu, Clip (relu6), HardSwish, HardSigmoid, Sigmoid and
 // Mul (swish, squeeze-excite), Erf (gelu), Add/Sum, Mul, GlobalAveragePool,
-// AveragePool, Flatten, Gemm, Reshape and Transpose (channel shuffle).
-// Attention (mhsa blocks) is not exported yet: Export returns an error
-// that names the block.
+// AveragePool, Flatten, Gemm, Reshape and Transpose (channel shuffle), and
+// for attention (mhsa) MatMul, Softmax, Reshape and Transpose.
 package onnx
 
 import (
@@ -55,9 +54,6 @@ type Weights struct {
 	Buffers map[string][]float32
 }
 
-// ErrAttention is wrapped by the error Export returns for an mhsa block.
-var ErrAttention = errors.New("attention (mhsa) blocks are not exported to ONNX yet")
-
 // Export builds the ONNX model of a lowered network with the given
 // weights. Errors name the layer and the weight.
 func Export(g *arch.Graph, w *Weights) (*onnxpb.ModelProto, error) {
@@ -66,9 +62,6 @@ func Export(g *arch.Graph, w *Weights) (*onnxpb.ModelProto, error) {
 	}
 	if w == nil || w.Params == nil {
 		return nil, errors.New("onnx: no weights given")
-	}
-	if err := exportable(g.Network); err != nil {
-		return nil, err
 	}
 	e := &exporter{g: g, w: w, rank: map[int]int{0: 4}, graph: &onnxpb.GraphProto{Name: proto.String(graphName(g))}}
 	in := g.Tensors[0]
@@ -95,16 +88,6 @@ func Export(g *arch.Graph, w *Weights) (*onnxpb.ModelProto, error) {
 		OpsetImport:  []*onnxpb.OperatorSetIdProto{{Domain: proto.String(""), Version: proto.Int64(Opset)}},
 		Graph:        e.graph,
 	}, nil
-}
-
-// exportable returns an error naming the first block Export cannot write.
-func exportable(n *arch.Network) error {
-	for i, b := range n.Blocks {
-		if b.Type == arch.MHSA {
-			return fmt.Errorf("onnx: block %d (%s): %w", i, b.Type, ErrAttention)
-		}
-	}
-	return nil
 }
 
 // Marshal is Export followed by protobuf encoding: the bytes of a .onnx file.
@@ -141,8 +124,9 @@ type exporter struct {
 	g     *arch.Graph
 	w     *Weights
 	graph *onnxpb.GraphProto
-	// rank of each arch tensor in the ONNX graph: 4 (NCHW), or 2 after a
-	// Gemm ([1, C]); consumers that need 4-D reshape a 2-D input back.
+	// rank of each arch tensor in the ONNX graph: 4 (NCHW), 2 after a
+	// Gemm ([1, C]; consumers that need 4-D reshape it back), or
+	// rankAttention for attention logits and probabilities.
 	rank map[int]int
 	tmp  int
 }
@@ -351,10 +335,70 @@ func (e *exporter) layer(l *arch.Layer) error {
 	case arch.OpZero:
 		e.node("Mul", []string{e.input4(l.Inputs[0]), e.constant("zero", []float32{0})}, []string{out})
 		return nil
-	case arch.OpMatMul, arch.OpSoftmax:
-		return fmt.Errorf("block %d (%s): %w", l.Block, e.g.Network.Blocks[l.Block].Type, ErrAttention)
+	case arch.OpMatMul:
+		return e.matmul(l, out)
+	case arch.OpSoftmax:
+		// Logits are [1, heads, queries, keys]: normalise over the keys.
+		e.node("Softmax", []string{e.name(l.Inputs[0])}, []string{out}, intAttr("axis", -1))
+		e.rank[l.Output] = rankAttention
+		return nil
 	}
 	return fmt.Errorf("no ONNX form for %s layers", l.Op)
+}
+
+// rankAttention marks attention logits and probabilities, laid out
+// [1, heads, queries, keys] (arch calls their shape heads x queries x keys).
+const rankAttention = -1
+
+// matmul writes the two products of an attention block (arch's
+// MatMul = [heads, M, K, N]):
+//
+//   - attention.qk: queries [1, h·kd, H, W] and keys [1, kvh·kd, Hk, Wk]
+//     (kvh = 1 with multi-query, h otherwise; channel = head·kd + d) give
+//     logits [1, h, H·W, Hk·Wk] = q·kᵀ / √kd, Keras's scaled dot product;
+//   - attention.av: probabilities and values [1, kvh·vd, Hk, Wk] give the
+//     context [1, h·vd, H, W] (channel = head·vd + d) for the output conv.
+//
+// One key/value head broadcasts over the query heads.
+func (e *exporter) matmul(l *arch.Layer, out string) error {
+	if len(l.Inputs) != 2 {
+		return fmt.Errorf("a matmul takes 2 inputs, got %d", len(l.Inputs))
+	}
+	h, m, k, n := int64(l.MatMul[0]), int64(l.MatMul[1]), int64(l.MatMul[2]), int64(l.MatMul[3])
+	a, b := l.Inputs[0], l.Inputs[1]
+	bs := e.g.Tensors[b]
+	if h <= 0 || m <= 0 || k <= 0 || n <= 0 {
+		return fmt.Errorf("matmul dimensions %v", l.MatMul)
+	}
+	switch e.rank[a] {
+	case 4: // attention.qk: a = queries, b = keys; k = key_dim, n = keys
+		as := e.g.Tensors[a]
+		if int64(as.C) != h*k || int64(as.H*as.W) != m || int64(bs.H*bs.W) != n || int64(bs.C)%k != 0 {
+			return fmt.Errorf("queries %s and keys %s do not fit a %v product", as, bs, l.MatMul)
+		}
+		kvh := int64(bs.C) / k
+		q4, qt, k4, raw := e.fresh("q_heads"), e.fresh("q"), e.fresh("k"), e.fresh("logits_unscaled")
+		e.node("Reshape", []string{e.name(a), e.shapeConst(1, h, k, m)}, []string{q4})
+		e.node("Transpose", []string{q4}, []string{qt}, intsAttr("perm", 0, 1, 3, 2))
+		e.node("Reshape", []string{e.name(b), e.shapeConst(1, kvh, k, n)}, []string{k4})
+		e.node("MatMul", []string{qt, k4}, []string{raw})
+		e.node("Mul", []string{raw, e.constant("inv_sqrt_key_dim", []float32{float32(1 / math.Sqrt(float64(k)))})}, []string{out})
+		e.rank[l.Output] = rankAttention
+	case rankAttention: // attention.av: a = probabilities, b = values; k = keys, n = value_dim
+		if int64(bs.H*bs.W) != k || int64(bs.C)%n != 0 || int64(l.Out.C) != h*n || int64(l.Out.H*l.Out.W) != m {
+			return fmt.Errorf("values %s and output %s do not fit a %v product", bs, l.Out, l.MatMul)
+		}
+		kvh := int64(bs.C) / n
+		v4, vt, ctx, ct := e.fresh("v_heads"), e.fresh("v"), e.fresh("context"), e.fresh("context_t")
+		e.node("Reshape", []string{e.name(b), e.shapeConst(1, kvh, n, k)}, []string{v4})
+		e.node("Transpose", []string{v4}, []string{vt}, intsAttr("perm", 0, 1, 3, 2))
+		e.node("MatMul", []string{e.name(a), vt}, []string{ctx})
+		e.node("Transpose", []string{ctx}, []string{ct}, intsAttr("perm", 0, 1, 3, 2))
+		e.node("Reshape", []string{ct, e.shapeConst(1, h*n, int64(l.Out.H), int64(l.Out.W))}, []string{out})
+	default:
+		return fmt.Errorf("a matmul needs queries (NCHW) or attention probabilities as its first input")
+	}
+	return nil
 }
 
 // padAfter is the padding after the last element of TensorFlow's 'same'

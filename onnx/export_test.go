@@ -1,7 +1,6 @@
 package onnx_test
 
 import (
-	"errors"
 	"strings"
 	"testing"
 
@@ -114,7 +113,19 @@ func TestExportErrors(t *testing.T) {
 		{Type: arch.Conv, Kernel: 3, Stride: 2, Filters: 8, Activation: arch.ReLU},
 		{Type: arch.MHSA, Heads: 2, KeyDim: 4, ValueDim: 4},
 	}}
-	if _, err := onnx.Export(lowered(t, att), w); !errors.Is(err, onnx.ErrAttention) || !strings.Contains(err.Error(), "block 1 (mhsa)") {
-		t.Errorf("attention: %v", err)
+	ag := lowered(t, att)
+	m, err := onnx.Export(ag, &onnx.Weights{Params: map[string][]float32{}})
+	if err == nil || !strings.Contains(err.Error(), "layer 0.conv") {
+		t.Errorf("attention network without weights: %v", err)
+	}
+	if m, err = onnx.Export(ag, onnx.GraphWeights(ag, 1)); err != nil {
+		t.Fatal(err)
+	}
+	ops := map[string]int{}
+	for _, n := range m.GetGraph().GetNode() {
+		ops[n.GetOpType()]++
+	}
+	if ops["MatMul"] != 2 || ops["Softmax"] != 1 {
+		t.Errorf("attention: %d MatMul and %d Softmax nodes, want 2 and 1", ops["MatMul"], ops["Softmax"])
 	}
 }

@@ -25,12 +25,17 @@ func ModelWeights(m *train.Model) *Weights {
 // RandomWeights returns deterministic random weights for a network at a
 // resolution: the training engine's own initialisation (He-normal convs,
 // Glorot dense, fresh batch norms) from seed, so the same seed exports the
-// same file on any machine.
+// same file on any machine. The engine cannot build attention, so a
+// network with mhsa blocks gets GraphWeights instead.
 func RandomWeights(net *arch.Network, resolution int, seed uint64) (*Weights, error) {
-	// The training engine cannot build attention either; say what the
-	// exporter would say rather than what the engine does.
-	if err := exportable(net); err != nil {
-		return nil, err
+	for _, b := range net.Blocks {
+		if b.Type == arch.MHSA {
+			g, err := net.Lower(resolution)
+			if err != nil {
+				return nil, err
+			}
+			return GraphWeights(g, seed), nil
+		}
 	}
 	m, err := train.Build(net, resolution, seed)
 	if err != nil {

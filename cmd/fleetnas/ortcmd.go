@@ -100,9 +100,9 @@ batch 1, output "output"), ready for ONNX Runtime or any other runtime.
 Batch norm is folded into the convolutions, as deployed models do.
 
 Weights come from a training checkpoint (--weights, written by fleetnas
-train; the network is the checkpoint's unless one is given) or are
-deterministic random values from --seed. Attention blocks (mhsa) are not
-exported yet.
+train; the network is the checkpoint's) or are deterministic random values
+from --seed. Attention (mhsa, MobileNetV4 hybrids) is exported with MatMul
+and Softmax; the training engine cannot train it, so its weights are random.
 
 Examples:
   fleetnas export --onnx v2.onnx --model MobileNetV2
