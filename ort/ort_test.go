@@ -108,6 +108,13 @@ func TestSessionRunsAndTimes(t *testing.T) {
 	if tm.Runs != 5 || len(tm.Samples) != 5 || !(tm.MedianMs > 0) {
 		t.Errorf("timing %+v", tm.Summary)
 	}
+	cpu, err := s.TimeWith(ort.ThreadCPU, 0, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !(cpu.MedianMs > 0) {
+		t.Errorf("thread CPU timing %+v", cpu.Summary)
+	}
 	if _, err := s.Time(0, 0); err == nil {
 		t.Error("0 runs: no error")
 	}

@@ -50,6 +50,7 @@ func Version() string {
 type Session struct {
 	s       *ortgo.AdvancedSession
 	in, out *ortgo.Tensor[float32]
+	threads int
 }
 
 // NewSession loads a serialized ONNX model whose input and output have the
@@ -96,7 +97,7 @@ func NewSession(model []byte, inName string, inShape []int64, outName string, ou
 		out.Destroy()
 		return nil, fmt.Errorf("ort: loading the model: %w", err)
 	}
-	return &Session{s: s, in: in, out: out}, nil
+	return &Session{s: s, in: in, out: out, threads: threads}, nil
 }
 
 // Input returns the input buffer; write the input here before Run.

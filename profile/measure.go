@@ -33,6 +33,9 @@ type Options struct {
 	MinTimeMs        float64
 	// Seed draws the random weights (when none are given) and the input.
 	Seed uint64
+	// Clock is wall time (the default) or, with one thread, the thread's
+	// CPU time, which a shared machine disturbs much less (ort.ThreadCPU).
+	Clock ort.Clock
 	// Retries re-times a model whose runs were noisy (CV > ort.NoisyCV) up
 	// to this many more times and keeps the timing with the lowest
 	// median: other processes only ever add time, so on a shared machine
@@ -112,7 +115,7 @@ func Measure(g *arch.Graph, w *onnx.Weights, opt Options) (ort.Timing, error) {
 // timeSession times a loaded session: a first batch of MinRuns says how
 // long a run takes; more runs follow until MinTimeMs is reached.
 func timeSession(s *ort.Session, opt Options) (ort.Timing, error) {
-	t, err := s.Time(opt.Warmup, opt.MinRuns)
+	t, err := s.TimeWith(opt.Clock, opt.Warmup, opt.MinRuns)
 	if err != nil {
 		return ort.Timing{}, err
 	}
@@ -120,7 +123,7 @@ func timeSession(s *ort.Session, opt Options) (ort.Timing, error) {
 	if total < opt.MinTimeMs && t.MeanMs > 0 {
 		more := min(opt.MaxRuns-opt.MinRuns, int((opt.MinTimeMs-total)/t.MeanMs)+1)
 		if more > 0 {
-			t2, err := s.Time(0, more)
+			t2, err := s.TimeWith(opt.Clock, 0, more)
 			if err != nil {
 				return ort.Timing{}, err
 			}

@@ -73,8 +73,8 @@ func Profile(name, description string, configs []Config, opt Options, progress f
 	rep.Seconds = time.Since(start).Seconds()
 	rep.LoadAfter = LoadAverage()
 	rep.Entries = len(configs)
-	src := fmt.Sprintf("profiled with ONNX Runtime %s on %s (%s), %d thread(s), %s, single-block graphs, median of >= %d runs minus the per-run overhead %.4f ms (the constant); %d of %d entries noisy (CV > %.0f%%); load average %.2f -> %.2f; %s",
-		ort.Version(), cpuModel(), runtime.GOARCH, opt.Threads, description, opt.MinRuns, rep.OverheadMs,
+	src := fmt.Sprintf("profiled with ONNX Runtime %s on %s (%s), %d thread(s), %s, single-block graphs, median of >= %d runs (%s clock) minus the per-run overhead %.4f ms (the constant); %d of %d entries noisy (CV > %.0f%%); load average %.2f -> %.2f; %s",
+		ort.Version(), cpuModel(), runtime.GOARCH, opt.Threads, description, opt.MinRuns, opt.Clock, rep.OverheadMs,
 		rep.Noisy, len(configs), 100*ort.NoisyCV, rep.LoadBefore, rep.LoadAfter, time.Now().UTC().Format("2006-01-02 15:04 UTC"))
 	tb := lut.New(name, src, rep.OverheadMs)
 	for i, c := range configs {

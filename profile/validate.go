@@ -51,6 +51,7 @@ type ValidateReport struct {
 	Space      string `json:"space"`
 	Resolution int    `json:"resolution"`
 	Threads    int    `json:"threads"`
+	Clock      string `json:"clock"`
 	// Raw scores the table as it is on all networks.
 	Raw latency.Accuracy `json:"raw"`
 	// BiasPct is the mean signed relative error of the raw table (%):
@@ -100,7 +101,7 @@ func Validate(t *lut.Table, sp space.Space, res, n int, seed uint64, opt Options
 	if res == 0 {
 		res = sp.DefaultResolution()
 	}
-	rep := &ValidateReport{Space: sp.Name(), Resolution: res, Threads: opt.Threads, LoadBefore: LoadAverage()}
+	rep := &ValidateReport{Space: sp.Name(), Resolution: res, Threads: opt.Threads, Clock: opt.Clock.String(), LoadBefore: LoadAverage()}
 	pred, meas := make([]float64, n), make([]float64, n)
 	for i, c := range space.Sample(sp, n, seed) {
 		net, err := latency.FromSpace(sp, c, res)
@@ -125,7 +126,7 @@ func Validate(t *lut.Table, sp space.Space, res, n int, seed uint64, opt Options
 		}
 	}
 	rep.LoadAfter = LoadAverage()
-	method := fmt.Sprintf("%d random %s networks at %d px, ONNX Runtime %d thread(s)", n, sp.Name(), res, opt.Threads)
+	method := fmt.Sprintf("%d random %s networks at %d px, ONNX Runtime %d thread(s), %s clock", n, sp.Name(), res, opt.Threads, opt.Clock)
 	var err error
 	if rep.Raw, err = latency.Score(method, pred, meas); err != nil {
 		return nil, err

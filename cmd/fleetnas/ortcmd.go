@@ -28,6 +28,7 @@ type runtimeFlags struct {
 	warmup  int
 	minMs   float64
 	retries int
+	clock   string
 }
 
 func (f *runtimeFlags) register(cmd *cobra.Command, runs int) {
@@ -38,6 +39,7 @@ func (f *runtimeFlags) register(cmd *cobra.Command, runs int) {
 	fs.IntVar(&f.runs, "runs", runs, "minimum timed runs per model (more until --min-time-ms is reached)")
 	fs.IntVar(&f.warmup, "warmup", 3, "untimed runs before timing")
 	fs.Float64Var(&f.minMs, "min-time-ms", 100, "keep running until this much time has been measured (at most 200 runs)")
+	fs.StringVar(&f.clock, "clock", "wall", "wall (elapsed time) or cpu (the run's thread CPU time, --threads 1 only: far less disturbed by other processes on a shared machine)")
 	fs.IntVar(&f.retries, "retries", 2, "re-time a model whose runs vary by more than 10% up to this many times, keeping the lowest median")
 }
 
@@ -51,6 +53,17 @@ func (f *runtimeFlags) start() (profile.Options, error) {
 	}
 	if f.runs < 1 || f.warmup < 0 || f.minMs < 0 || f.retries < 0 {
 		return profile.Options{}, fmt.Errorf("--runs must be positive and --warmup, --min-time-ms, --retries not negative (got %d, %d, %g, %d)", f.runs, f.warmup, f.minMs, f.retries)
+	}
+	var clock ort.Clock
+	switch f.clock {
+	case "wall":
+	case "cpu":
+		if f.threads != 1 {
+			return profile.Options{}, fmt.Errorf("--clock cpu measures one thread: use it with --threads 1, not %d", f.threads)
+		}
+		clock = ort.ThreadCPU
+	default:
+		return profile.Options{}, fmt.Errorf("--clock %q: wall or cpu", f.clock)
 	}
 	lib, err := ort.FindLibrary(f.lib)
 	if err != nil {
@@ -67,7 +80,7 @@ func (f *runtimeFlags) start() (profile.Options, error) {
 	if retries == 0 {
 		retries = -1
 	}
-	return profile.Options{Threads: f.threads, Warmup: warmup, MinRuns: f.runs, MaxRuns: max(200, f.runs), MinTimeMs: max(f.minMs, 1e-9), Retries: retries}, nil
+	return profile.Options{Threads: f.threads, Warmup: warmup, MinRuns: f.runs, MaxRuns: max(200, f.runs), MinTimeMs: max(f.minMs, 1e-9), Retries: retries, Clock: clock}, nil
 }
 
 // progressTo returns a progress callback that rewrites one line on a
@@ -208,17 +221,18 @@ work and the numbers are flagged as noisy, with the load average.
 				Resolution int    `json:"resolution"`
 				Runtime    string `json:"runtime"`
 				Threads    int    `json:"threads"`
+				Clock      string `json:"clock"`
 				ort.Summary
 				Noisy bool    `json:"noisy"`
 				Load  float64 `json:"load_average"`
-			}{net.Name, g.Resolution, "onnxruntime " + ort.Version(), opt.Threads, t.Summary, t.Noisy(), load}
+			}{net.Name, g.Resolution, "onnxruntime " + ort.Version(), opt.Threads, opt.Clock.String(), t.Summary, t.Noisy(), load}
 			out := cmd.OutOrStdout()
 			if asJSON {
 				return writeJSON(out, res)
 			}
 			tw := newTable(out)
 			fmt.Fprintf(tw, "network\t%s at %d px\n", net.Name, g.Resolution)
-			fmt.Fprintf(tw, "runtime\tONNX Runtime %s, %d thread(s)\n", ort.Version(), opt.Threads)
+			fmt.Fprintf(tw, "runtime\tONNX Runtime %s, %d thread(s), %s clock\n", ort.Version(), opt.Threads, opt.Clock)
 			fmt.Fprintf(tw, "median\t%.3f ms\n", t.MedianMs)
 			fmt.Fprintf(tw, "p10 / p90\t%.3f / %.3f ms\n", t.P10Ms, t.P90Ms)
 			fmt.Fprintf(tw, "CV\t%.1f%% over %d runs\n", 100*t.CV, t.Runs)
@@ -359,7 +373,7 @@ Networks whose runs vary by more than 10% are counted as noisy.
 				return writeCorrected(corrected, tb, rep)
 			}
 			tw := newTable(out)
-			fmt.Fprintf(tw, "networks\t%d random %s at %d px, ONNX Runtime %s, %d thread(s)\n", len(rep.Rows), rep.Space, rep.Resolution, ort.Version(), rep.Threads)
+			fmt.Fprintf(tw, "networks\t%d random %s at %d px, ONNX Runtime %s, %d thread(s), %s clock\n", len(rep.Rows), rep.Space, rep.Resolution, ort.Version(), rep.Threads, rep.Clock)
 			fmt.Fprintf(tw, "load average\t%.2f -> %.2f; %d noisy networks (CV > %.0f%%)\n", rep.LoadBefore, rep.LoadAfter, rep.Noisy, 100*ort.NoisyCV)
 			fmt.Fprintf(tw, "raw table\tMAPE %.1f%%, Spearman %.3f, %.0f%% within ±10%%, bias %+.1f%%\n", rep.Raw.MAPE, rep.Raw.Spearman, 100*rep.Raw.Within10, rep.BiasPct)
 			fmt.Fprintf(tw, "held-out half, raw\tMAPE %.1f%%, Spearman %.3f, %.0f%% within ±10%%\n", rep.HeldOutRaw.MAPE, rep.HeldOutRaw.Spearman, 100*rep.HeldOutRaw.Within10)
