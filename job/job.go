@@ -92,6 +92,32 @@ func Open(s Settings) (*Job, error) {
 	if s.Budget <= 0 {
 		return nil, fmt.Errorf("--budget must be a positive number of evaluations, got %d", s.Budget)
 	}
+	j, err := OpenPricer(s)
+	if err != nil {
+		return nil, err
+	}
+	if s.Accuracy == SupernetAccuracy {
+		if err := checkSupernetSettings(s); err != nil {
+			return nil, err
+		}
+	} else if j.acc, err = accuracy.Open(s.Accuracy); err != nil {
+		return nil, err
+	}
+	if j.reward, err = metric.ParseReward(s.Reward, s.Target, s.Beta); err != nil {
+		return nil, err
+	}
+	cfg := search.Config{Seed: s.Seed, LearningRate: s.LearningRate, EntropyBonus: s.EntropyBonus,
+		Population: s.Population, Sample: s.Sample}
+	if j.ctrl, err = search.New(s.Algo, j.space.Decisions(), cfg); err != nil {
+		return nil, err
+	}
+	return j, nil
+}
+
+// OpenPricer opens only what pricing networks needs (Price): the space,
+// the fleet at its resolution and the metric over the devices not held
+// out; the accuracy, reward and algorithm settings are ignored.
+func OpenPricer(s Settings) (*Job, error) {
 	if s.Resolution < 0 {
 		return nil, fmt.Errorf("--resolution must be positive, got %d", s.Resolution)
 	}
@@ -110,17 +136,7 @@ func Open(s Settings) (*Job, error) {
 	if s.Resolution != 0 {
 		j.fleet.Resolution = s.Resolution
 	}
-	if s.Accuracy == SupernetAccuracy {
-		if err := checkSupernetSettings(s); err != nil {
-			return nil, err
-		}
-	} else if j.acc, err = accuracy.Open(s.Accuracy); err != nil {
-		return nil, err
-	}
 	if j.kind, err = metric.ParseKind(s.Metric); err != nil {
-		return nil, err
-	}
-	if j.reward, err = metric.ParseReward(s.Reward, s.Target, s.Beta); err != nil {
 		return nil, err
 	}
 	held := map[string]bool{}
@@ -150,12 +166,17 @@ func Open(s Settings) (*Job, error) {
 			return nil, fmt.Errorf("--metric device:%s is held out", j.kind.Device)
 		}
 	}
-	cfg := search.Config{Seed: s.Seed, LearningRate: s.LearningRate, EntropyBonus: s.EntropyBonus,
-		Population: s.Population, Sample: s.Sample}
-	if j.ctrl, err = search.New(s.Algo, j.space.Decisions(), cfg); err != nil {
+	return j, nil
+}
+
+// Price returns a network's per-device latency, ratios and fleet metrics
+// (no accuracy or reward).
+func (j *Job) Price(choice []int) (*Record, error) {
+	key, err := j.space.Format(choice)
+	if err != nil {
 		return nil, err
 	}
-	return j, nil
+	return j.price(key, choice)
 }
 
 // loadFleet opens a built-in fleet by name or a fleet file by path.

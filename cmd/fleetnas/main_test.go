@@ -340,3 +340,45 @@ func TestTrainAndEvalCommands(t *testing.T) {
 		t.Error("missing data accepted")
 	}
 }
+
+// TestSpaceSampleNear: --near keeps only draws whose fleet metric is within
+// the tolerance, in draw order (so they are a subsequence of the plain
+// draws of the same seed), and an unreachable value is an error.
+func TestSpaceSampleNear(t *testing.T) {
+	out, _, err := run(t, "space", "multihw", "--sample", "4", "--fleet", "ridgepoint", "--metric", "max", "--near", "0.9", "--tolerance", "0.05", "--seed", "3", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Samples []struct {
+			Choice string
+			Metric float64
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Samples) != 4 {
+		t.Fatalf("%d samples, want 4", len(got.Samples))
+	}
+	plain, _, err := run(t, "space", "multihw", "--sample", "2000", "--seed", "3", "--strings")
+	if err != nil {
+		t.Fatal(err)
+	}
+	draws := strings.Split(strings.TrimSpace(plain), "\n")
+	k := 0
+	for _, s := range got.Samples {
+		if s.Metric < 0.9*0.95 || s.Metric > 0.9*1.05 {
+			t.Errorf("%s: metric %v is not within 5%% of 0.9", s.Choice, s.Metric)
+		}
+		for k < len(draws) && draws[k] != s.Choice {
+			k++
+		}
+		if k == len(draws) {
+			t.Errorf("%s is not among the seed's draws in order", s.Choice)
+		}
+	}
+	if _, _, err := run(t, "space", "multihw", "--sample", "1", "--fleet", "ridgepoint", "--near", "50", "--max-draws", "300"); err == nil || !strings.Contains(err.Error(), "within") {
+		t.Errorf("unreachable --near: %v", err)
+	}
+}

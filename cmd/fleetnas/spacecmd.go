@@ -2,19 +2,24 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/fleetnas/fleetnas/cost"
+	"github.com/fleetnas/fleetnas/job"
 	"github.com/fleetnas/fleetnas/space"
 	"github.com/spf13/cobra"
 )
 
 type spaceSample struct {
-	Choice string `json:"choice"`
-	Vector []int  `json:"vector"`
-	MACs   int64  `json:"macs"`
-	Params int64  `json:"params"`
+	Choice string   `json:"choice"`
+	Vector []int    `json:"vector"`
+	MACs   int64    `json:"macs"`
+	Params int64    `json:"params"`
+	Metric *float64 `json:"metric,omitempty"`
 }
+
+
 
 type spaceInfo struct {
 	Name              string           `json:"name"`
@@ -35,6 +40,9 @@ func newSpaceCmd() *cobra.Command {
 	var asJSON, stringsOnly bool
 	var sample int
 	var seed uint64
+	var fleetName, metricName string
+	var near, tolerance float64
+	var maxDraws int
 	cmd := &cobra.Command{
 		Use:   "space [NAME]",
 		Short: "List search spaces, show one's decisions, or sample networks from it",
@@ -48,7 +56,13 @@ Examples:
   fleetnas space
   fleetnas space multihw
   fleetnas space nb201 --sample 5 --seed 1
-  fleetnas space fbnet --sample 3 --strings`,
+  fleetnas space fbnet --sample 3 --strings
+  fleetnas space multihw --sample 5 --fleet mnv4 --metric avg --near 0.8
+
+With --near X, the draws are filtered: only networks whose fleet metric
+(on --fleet, at its resolution) is within --tolerance of X (relative) are
+kept, the first N of them in draw order. Those are the random baselines
+of a search: networks as fast as the one it found, drawn blindly.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			out := cmd.OutOrStdout()
@@ -86,10 +100,38 @@ Examples:
 			}
 			info := describe(sp)
 			info.Decisions = sp.Decisions()
-			for _, v := range space.Sample(sp, sample, seed) {
+			draws := space.Sample(sp, sample, seed)
+			var pricer *job.Job
+			if near != 0 {
+				if sample == 0 || fleetName == "" {
+					return fmt.Errorf("--near needs --sample N and --fleet")
+				}
+				if !(near > 0) || !(tolerance > 0) || maxDraws < sample {
+					return fmt.Errorf("--near and --tolerance must be positive and --max-draws at least --sample, got %v, %v and %d", near, tolerance, maxDraws)
+				}
+				if pricer, err = job.OpenPricer(job.Settings{Space: sp.Name(), Fleet: fleetName, Metric: metricName}); err != nil {
+					return err
+				}
+				draws = space.Sample(sp, maxDraws, seed)
+			}
+			for _, v := range draws {
+				if len(info.Samples) == sample {
+					break
+				}
 				s, err := sp.Format(v)
 				if err != nil {
 					return err
+				}
+				var m *float64
+				if pricer != nil {
+					r, err := pricer.Price(v)
+					if err != nil {
+						return fmt.Errorf("%s: %w", s, err)
+					}
+					if math.Abs(r.Metric/near-1) > tolerance {
+						continue
+					}
+					m = &r.Metric
 				}
 				n, err := sp.Network(v, space.Options{})
 				if err != nil {
@@ -99,7 +141,10 @@ Examples:
 				if err != nil {
 					return fmt.Errorf("%s: %w", s, err)
 				}
-				info.Samples = append(info.Samples, spaceSample{s, v, r.MACs, r.Params})
+				info.Samples = append(info.Samples, spaceSample{s, v, r.MACs, r.Params, m})
+			}
+			if len(info.Samples) < sample {
+				return fmt.Errorf("only %d of %d random networks drawn have a %s metric within %g of %g on %s", len(info.Samples), maxDraws, metricName, tolerance, near, fleetName)
 			}
 			if stringsOnly {
 				for _, s := range info.Samples {
@@ -122,6 +167,13 @@ Examples:
 				return tw.Flush()
 			}
 			tw := newTable(out)
+			if pricer != nil {
+				fmt.Fprintf(tw, "MACS\tPARAMS\t%s\tCHOICE\n", strings.ToUpper(metricName))
+				for _, s := range info.Samples {
+					fmt.Fprintf(tw, "%s\t%s\t%.3f\t%s\n", human(s.MACs), human(s.Params), *s.Metric, s.Choice)
+				}
+				return tw.Flush()
+			}
 			fmt.Fprintln(tw, "MACS\tPARAMS\tCHOICE")
 			for _, s := range info.Samples {
 				fmt.Fprintf(tw, "%s\t%s\t%s\n", human(s.MACs), human(s.Params), s.Choice)
@@ -133,5 +185,10 @@ Examples:
 	cmd.Flags().IntVar(&sample, "sample", 0, "draw N networks uniformly at random")
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "random seed for --sample")
 	cmd.Flags().BoolVar(&stringsOnly, "strings", false, "with --sample, print only the choice strings, one per line")
+	cmd.Flags().StringVar(&fleetName, "fleet", "", "with --near: the fleet that prices the draws")
+	cmd.Flags().StringVar(&metricName, "metric", "avg", "with --near: avg, max or device:NAME")
+	cmd.Flags().Float64Var(&near, "near", 0, "keep only draws whose fleet metric is within --tolerance of this value")
+	cmd.Flags().Float64Var(&tolerance, "tolerance", 0.05, "relative tolerance of --near")
+	cmd.Flags().IntVar(&maxDraws, "max-draws", 100000, "with --near: give up after this many draws")
 	return cmd
 }
