@@ -19,8 +19,6 @@ type spaceSample struct {
 	Metric *float64 `json:"metric,omitempty"`
 }
 
-
-
 type spaceInfo struct {
 	Name              string           `json:"name"`
 	Description       string           `json:"description"`
