@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -81,9 +82,9 @@ func supernetSettings(data string) Settings {
 		ProxyWidth: 0.25, WeightsLR: 0.05}
 }
 
-// TestSupernetSearch runs a small supernet search twice, once straight
-// through and once interrupted at step 14 and resumed; both write the
-// same result.json and history.csv. The history has a record for each
+// TestSupernetSearch runs a small supernet search three times: straight
+// through, interrupted at step 14 and resumed, and on one core; all write
+// the same result.json and history.csv. The history has a record for each
 // step after the warmup (a quarter of the budget), whose accuracy is a
 // validation batch's and whose metric is that of the full-size network
 // at the fleet's resolution, not of the proxy that trained.
@@ -137,6 +138,21 @@ func TestSupernetSearch(t *testing.T) {
 		}
 		if !bytes.Equal(x, y) {
 			t.Errorf("%s differs between the unbroken and the resumed run", f)
+		}
+	}
+	// One core gives the same files as all of them.
+	dirC := t.TempDir()
+	prev := runtime.GOMAXPROCS(1)
+	_, err = Run(context.Background(), s, Options{Dir: dirC})
+	runtime.GOMAXPROCS(prev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"result.json", "history.csv"} {
+		x, _ := os.ReadFile(filepath.Join(dirA, f))
+		y, _ := os.ReadFile(filepath.Join(dirC, f))
+		if !bytes.Equal(x, y) {
+			t.Errorf("%s differs between GOMAXPROCS=%d and 1", f, prev)
 		}
 	}
 	// Only the latest weights file is kept.
