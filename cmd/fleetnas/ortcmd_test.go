@@ -65,6 +65,10 @@ func TestMeasureWithoutLibrary(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "--threads") {
 		t.Errorf("0 threads: %v", err)
 	}
+	_, _, err = run(t, "measure", "--model", "MobileNetV2", "--threads", "2", "--clock", "cpu")
+	if err == nil || !strings.Contains(err.Error(), "--threads 1") {
+		t.Errorf("cpu clock with 2 threads: %v", err)
+	}
 }
 
 // TestProfileValidateFleet runs the whole local-device workflow on the
@@ -74,7 +78,7 @@ func TestProfileValidateFleet(t *testing.T) {
 	orttest.Runtime(t)
 	dir := t.TempDir()
 	fast := []string{"--runs", "3", "--warmup", "1", "--min-time-ms", "0"}
-	out, _, err := run(t, append([]string{"measure", "--space", "fbnet", "--choice", fbnetChoice(t), "--json"}, fast...)...)
+	out, _, err := run(t, append([]string{"measure", "--space", "fbnet", "--choice", fbnetChoice(t), "--json", "--clock", "cpu"}, fast...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
