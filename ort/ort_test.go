@@ -108,12 +108,13 @@ func TestSessionRunsAndTimes(t *testing.T) {
 	if tm.Runs != 5 || len(tm.Samples) != 5 || !(tm.MedianMs > 0) {
 		t.Errorf("timing %+v", tm.Summary)
 	}
-	cpu, err := s.TimeWith(ort.ThreadCPU, 0, 5)
+	calls := 0
+	cpu, err := s.TimeWith(ort.ThreadCPU, 0, 5, func() { calls++ })
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !(cpu.MedianMs > 0) {
-		t.Errorf("thread CPU timing %+v", cpu.Summary)
+	if !(cpu.MedianMs > 0) || calls != 5 {
+		t.Errorf("thread CPU timing %+v, %d calls before runs", cpu.Summary, calls)
 	}
 	if _, err := s.Time(0, 0); err == nil {
 		t.Error("0 runs: no error")

@@ -49,12 +49,13 @@ type Timing struct {
 // its buffers and the caches fill during the first runs), then runs more
 // times and summarizes them.
 func (s *Session) Time(warmup, runs int) (Timing, error) {
-	return s.TimeWith(Wall, warmup, runs)
+	return s.TimeWith(Wall, warmup, runs, nil)
 }
 
-// TimeWith is Time on a given clock. ThreadCPU needs a session with one
-// thread.
-func (s *Session) TimeWith(clock Clock, warmup, runs int) (Timing, error) {
+// TimeWith is Time on a given clock, calling before (when not nil) ahead
+// of every timed run, outside the timed interval. ThreadCPU needs a
+// session with one thread.
+func (s *Session) TimeWith(clock Clock, warmup, runs int, before func()) (Timing, error) {
 	if runs < 1 || warmup < 0 {
 		return Timing{}, fmt.Errorf("need at least 1 run and no negative warm-up, got %d runs, %d warm-up", runs, warmup)
 	}
@@ -79,6 +80,9 @@ func (s *Session) TimeWith(clock Clock, warmup, runs int) (Timing, error) {
 	}
 	d := make([]time.Duration, runs)
 	for i := range d {
+		if before != nil {
+			before()
+		}
 		t0, err := now()
 		if err != nil {
 			return Timing{}, err

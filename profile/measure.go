@@ -12,6 +12,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/fleetnas/fleetnas/arch"
 	"github.com/fleetnas/fleetnas/onnx"
@@ -36,6 +37,12 @@ type Options struct {
 	// Clock is wall time (the default) or, with one thread, the thread's
 	// CPU time, which a shared machine disturbs much less (ort.ThreadCPU).
 	Clock ort.Clock
+	// FlushBytes > 0 evicts caches before every timed run by writing that
+	// much memory, then rewrites the input so that it alone is warm: a
+	// block inside a network finds its input just written by the block
+	// before but its weights pushed out by the rest of the network,
+	// whereas a block timed in a loop keeps its weights in cache.
+	FlushBytes int
 	// Retries re-times a model whose runs were noisy (CV > ort.NoisyCV) up
 	// to this many more times and keeps the timing with the lowest
 	// median: other processes only ever add time, so on a shared machine
@@ -93,7 +100,15 @@ func Measure(g *arch.Graph, w *onnx.Weights, opt Options) (ort.Timing, error) {
 	for i, in := 0, s.Input(); i < len(in); i++ {
 		in[i] = float32(r.NormFloat64())
 	}
-	best, err := timeSession(s, opt)
+	var before func()
+	if opt.FlushBytes > 0 {
+		input := append([]float32(nil), s.Input()...)
+		before = func() {
+			flushCaches(opt.FlushBytes)
+			copy(s.Input(), input)
+		}
+	}
+	best, err := timeSession(s, opt, before)
 	if err != nil {
 		return ort.Timing{}, err
 	}
@@ -101,7 +116,7 @@ func Measure(g *arch.Graph, w *onnx.Weights, opt Options) (ort.Timing, error) {
 		if !best.Noisy() {
 			break
 		}
-		t, err := timeSession(s, opt)
+		t, err := timeSession(s, opt, before)
 		if err != nil {
 			return ort.Timing{}, err
 		}
@@ -114,8 +129,8 @@ func Measure(g *arch.Graph, w *onnx.Weights, opt Options) (ort.Timing, error) {
 
 // timeSession times a loaded session: a first batch of MinRuns says how
 // long a run takes; more runs follow until MinTimeMs is reached.
-func timeSession(s *ort.Session, opt Options) (ort.Timing, error) {
-	t, err := s.TimeWith(opt.Clock, opt.Warmup, opt.MinRuns)
+func timeSession(s *ort.Session, opt Options, before func()) (ort.Timing, error) {
+	t, err := s.TimeWith(opt.Clock, opt.Warmup, opt.MinRuns, before)
 	if err != nil {
 		return ort.Timing{}, err
 	}
@@ -123,7 +138,7 @@ func timeSession(s *ort.Session, opt Options) (ort.Timing, error) {
 	if total < opt.MinTimeMs && t.MeanMs > 0 {
 		more := min(opt.MaxRuns-opt.MinRuns, int((opt.MinTimeMs-total)/t.MeanMs)+1)
 		if more > 0 {
-			t2, err := s.TimeWith(opt.Clock, 0, more)
+			t2, err := s.TimeWith(opt.Clock, 0, more, before)
 			if err != nil {
 				return ort.Timing{}, err
 			}
@@ -136,6 +151,27 @@ func timeSession(s *ort.Session, opt Options) (ort.Timing, error) {
 		}
 	}
 	return t, nil
+}
+
+var flushBuf struct {
+	sync.Mutex
+	b []byte
+	n byte
+}
+
+// flushCaches writes one byte per 64-byte line of an n-byte buffer,
+// which evicts the lines the timed model left in caches of up to n bytes.
+func flushCaches(n int) {
+	flushBuf.Lock()
+	defer flushBuf.Unlock()
+	if len(flushBuf.b) < n {
+		flushBuf.b = make([]byte, n)
+	}
+	flushBuf.n++
+	b := flushBuf.b[:n]
+	for i := 0; i < len(b); i += 64 {
+		b[i] = flushBuf.n
+	}
 }
 
 // LoadAverage returns the 1-minute load average from /proc/loadavg (-1

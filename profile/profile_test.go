@@ -5,7 +5,9 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/fleetnas/fleetnas/arch"
 	"github.com/fleetnas/fleetnas/latency/lut"
+	"github.com/fleetnas/fleetnas/onnx"
 	"github.com/fleetnas/fleetnas/space"
 )
 
@@ -145,5 +147,54 @@ func TestCorrectionTable(t *testing.T) {
 	}
 	if _, err := (Correction{Scale: -1}).Table(tb, "x"); err == nil {
 		t.Error("negative scale: no error")
+	}
+}
+
+// TestLeadIn checks the context method's graphs: the lead-in alone, and
+// the lead-in followed by a residual block whose layers read the lead-in's
+// output where they read the block input before.
+func TestLeadIn(t *testing.T) {
+	sp, _ := space.Get("multihw")
+	c, _ := sp.Parse(space.MultiAVGChoice)
+	n, _ := sp.Network(c, space.Options{})
+	g, err := n.Lower(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sg *arch.Graph
+	for i := range n.Blocks { // the first residual block
+		if sg, err = SingleBlock(g, i); err != nil {
+			t.Fatal(err)
+		}
+		if sg.Layers[len(sg.Layers)-1].Op == arch.OpAdd {
+			break
+		}
+	}
+	in := sg.Tensors[0]
+	alone := leadIn(in, nil)
+	if len(alone.Layers) != 1 || alone.Layers[0].Op != arch.OpDepthwise || alone.Layers[0].Kernel != 1 || alone.Output() != in {
+		t.Fatalf("lead-in alone: %+v", alone.Layers)
+	}
+	lg := leadIn(in, sg)
+	if len(lg.Layers) != len(sg.Layers)+1 || len(lg.Tensors) != len(sg.Tensors)+1 || lg.Output() != sg.Output() {
+		t.Fatalf("lead-in + block: %d layers, %d tensors", len(lg.Layers), len(lg.Tensors))
+	}
+	for i, l := range lg.Layers[1:] {
+		for k, id := range l.Inputs {
+			if id != sg.Layers[i].Inputs[k]+1 || lg.Tensors[id] != sg.Tensors[sg.Layers[i].Inputs[k]] {
+				t.Fatalf("layer %s reads tensor %d, was %d", l.Name, id, sg.Layers[i].Inputs[k])
+			}
+		}
+	}
+	for _, gr := range []*arch.Graph{alone, lg} {
+		if _, err := onnx.Export(gr, onnx.GraphWeights(gr, 1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if add := lg.Layers[len(lg.Layers)-1]; add.Op != arch.OpAdd || add.Inputs[1] != 1 {
+		t.Errorf("the residual add reads %v, want the lead-in's output (tensor 1)", add.Inputs)
+	}
+	if _, _, err := Profile("x", "y", nil, "sideways", Options{}, nil); err == nil {
+		t.Error("unknown method: no error")
 	}
 }

@@ -254,8 +254,8 @@ work and the numbers are flagged as noisy, with the load average.
 
 func newProfileCmd() *cobra.Command {
 	var rf runtimeFlags
-	var spaceName, out, name string
-	var res, samples int
+	var spaceName, out, name, method string
+	var res, samples, flushMB int
 	cmd := &cobra.Command{
 		Use:   "profile --runtime ort --threads N --space S --resolution R --out TABLE.csv",
 		Short: "Build a per-op latency table of a search space by timing its blocks",
@@ -285,6 +285,10 @@ whole networks with fleetnas validate.
 			if err != nil {
 				return err
 			}
+			if flushMB < 0 || flushMB > 4096 {
+				return fmt.Errorf("--flush-mb must be in 0..4096, got %d", flushMB)
+			}
+			opt.FlushBytes = flushMB << 20
 			configs, cov, err := profile.Configs(sp, res, samples, 1)
 			if err != nil {
 				return err
@@ -295,7 +299,7 @@ whole networks with fleetnas validate.
 			if name == "" {
 				name = fmt.Sprintf("ort_%s_%d_t%d", sp.Name(), res, opt.Threads)
 			}
-			tb, rep, err := profile.Profile(name, fmt.Sprintf("%s space at %d px", sp.Name(), res), configs, opt, progressTo(cmd.ErrOrStderr(), "profiling"))
+			tb, rep, err := profile.Profile(name, fmt.Sprintf("%s space at %d px", sp.Name(), res), configs, profile.Method(method), opt, progressTo(cmd.ErrOrStderr(), "profiling"))
 			if err != nil {
 				return err
 			}
@@ -316,6 +320,8 @@ whole networks with fleetnas validate.
 	fs.IntVar(&res, "resolution", 0, "input resolution (default: the space's)")
 	fs.StringVar(&out, "out", "", "table CSV to write")
 	fs.StringVar(&name, "name", "", "table name (default ort_<space>_<res>_t<threads>)")
+	fs.StringVar(&method, "method", "context", "context: time each block behind a lead-in op and subtract the lead-in, so that it runs as inside a network; isolated: each block alone")
+	fs.IntVar(&flushMB, "flush-mb", 0, "evict caches before every timed run by writing this many MiB (then rewrite the input), so that blocks run with cold weights as inside a network; 0: warm")
 	fs.IntVar(&samples, "check-samples", 2000, "random networks lowered to check that the enumeration found every block")
 	return cmd
 }
