@@ -170,6 +170,12 @@ func (j *Job) reportData(o *Outcome) *report.Data {
 		ParetoAVG: front(0),
 		ParetoMAX: front(1),
 	}
+	if s.Accuracy == SupernetAccuracy {
+		sn := supernetDefaults(s)
+		d.Notes = append(d.Notes, fmt.Sprintf("Accuracy is the weight-sharing supernet's (proxy width %g, trained on %s): "+
+			"of each evaluated network on one validation batch of %d images, of the chosen network on the whole validation split. "+
+			"Train the chosen network stand-alone for its real accuracy.", sn.ProxyWidth, s.Data, sn.Batch))
+	}
 	if len(s.Holdout) > 0 {
 		d.Notes = append(d.Notes, fmt.Sprintf("Held-out devices (priced, not searched on): %v", s.Holdout))
 	}
