@@ -15,17 +15,24 @@ import (
 // the BLAS changes no layer. gonumGemm stays callable in every build so the
 // openblas benchmarks can compare both on the same sizes in one run.
 //
-// Why gonum and not a hand-written kernel: measured on this project's
-// 2-core AVX-512 machine, gonum's Sgemm reaches about 20-25 GFLOP/s on
-// 512³ (15-18% of OpenBLAS's ~140) and 13-15 GFLOP/s on the
-// MobileNet-shaped 12544×24×144 (about 40% of OpenBLAS), and a 3×3 conv
-// forward reaches ~28% of the OpenBLAS build. The gap is SIMD: gonum's
-// inner loops are SSE assembly, OpenBLAS's are AVX-512 micro-kernels with
-// packing. Plain Go cannot vectorize, so a hand-blocked pure-Go kernel
-// would be slower than gonum, and matching OpenBLAS would need our own
-// AVX2/AVX-512 Go assembly; that is left undone while the shapes that
-// dominate MobileNets (thin 1×1 convolutions) are already near the 30%
-// aim. Users who need speed build with -tags openblas.
+// Why a hand-written kernel: gonum's Sgemm has SSE inner loops only.
+// Measured on this project's 2-core AVX-512 machine it reaches about 21
+// GFLOP/s on 512³, 15% of OpenBLAS's ~146 in the same run, and 13.8 on the
+// MobileNet-shaped 12544×24×144 (38%). packedGemm (sgemm.go) packs panels
+// and runs an AVX2/FMA 6×16 micro kernel in Go assembly; see its
+// benchmark figures in BenchmarkGemm. gonum remains the fallback on CPUs
+// without AVX2 and FMA, and in the purego build.
+
+// defaultGemm is the GEMM of the default build: packedGemm where its
+// assembly kernel runs, gonum's otherwise. The openblas benchmarks call
+// it to compare the default build with OpenBLAS in one run.
+func defaultGemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if haveSIMDGemm {
+		packedGemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	gonumGemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
 
 // gonumGemm runs gonum's pure-Go Sgemm. It splits C into 64×64 blocks
 // that goroutines compute independently, each block summing over k in a

@@ -39,10 +39,18 @@ func benchGemm(b *testing.B, f gemmFunc, m, n, k int) float64 {
 	return gf
 }
 
-// BenchmarkGemm measures the build's gemm (gonum, or OpenBLAS with the
-// openblas tag).
+// BenchmarkGemm measures the build's gemm (the AVX2 kernel or gonum, or
+// OpenBLAS with the openblas tag) and gonum's in the same run, and
+// reports their ratio.
 func BenchmarkGemm(b *testing.B) {
 	for _, s := range gemmSizes {
-		b.Run(gemmBackend+"/"+s.name, func(b *testing.B) { benchGemm(b, gemm, s.m, s.n, s.k) })
+		var got, gn float64
+		b.Run(gemmBackend+"/"+s.name, func(b *testing.B) { got = benchGemm(b, gemm, s.m, s.n, s.k) })
+		b.Run("gonum/"+s.name, func(b *testing.B) { gn = benchGemm(b, gonumGemm, s.m, s.n, s.k) })
+		b.Run("ratio/"+s.name, func(b *testing.B) {
+			for b.Loop() {
+			}
+			b.ReportMetric(got/gn, gemmBackend+"/gonum")
+		})
 	}
 }

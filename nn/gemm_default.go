@@ -3,10 +3,10 @@
 package nn
 
 // gemmBackend names the BLAS behind gemm, for benchmark and log output.
-const gemmBackend = "gonum"
+var gemmBackend = map[bool]string{true: "avx2", false: "gonum"}[haveSIMDGemm]
 
-// gemm computes C = alpha·op(A)·op(B) + beta·C (row-major) with gonum's
-// pure-Go BLAS: the default build needs no C toolchain.
+// gemm computes C = alpha·op(A)·op(B) + beta·C (row-major) without cgo:
+// the default build needs no C toolchain (see defaultGemm).
 func gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	gonumGemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	defaultGemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
