@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -11,7 +12,11 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/fleetnas/fleetnas/atomicfile"
+	"github.com/fleetnas/fleetnas/dataset"
 	"github.com/fleetnas/fleetnas/job"
+	"github.com/fleetnas/fleetnas/space"
+	"github.com/fleetnas/fleetnas/train"
 	"github.com/mattn/go-isatty"
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
@@ -63,6 +68,7 @@ func newSearchCmd() *cobra.Command {
 	var s job.Settings
 	var out, holdout string
 	var resume, asJSON bool
+	var trainEpochs int
 	var every time.Duration
 	cmd := &cobra.Command{
 		Use:   "search",
@@ -86,6 +92,9 @@ same result as an unbroken run.`,
 				s.Holdout = strings.Split(holdout, ",")
 			}
 			supernet := s.Accuracy == job.SupernetAccuracy
+			if trainEpochs < 0 || (trainEpochs > 0 && !supernet) {
+				return fmt.Errorf("--train-epochs must be positive and needs --accuracy supernet, got %d", trainEpochs)
+			}
 			if supernet && !cmd.Flags().Changed("algo") {
 				s.Algo = "tunas"
 			}
@@ -119,8 +128,11 @@ same result as an unbroken run.`,
 			}
 			fmt.Fprintf(w, "%d evaluations (%d unique) in %s\n", len(o.History), len(uniqueKeys(o.History)), o.Elapsed.Round(time.Millisecond))
 			fmt.Fprintf(w, "results: %s\nreport:  %s\n", filepath.Join(out, "result.json"), filepath.Join(out, "report.html"))
-			if supernet {
+			if supernet && trainEpochs == 0 {
 				fmt.Fprintf(w, "accuracy above is the shared weights' on the validation split; train the network stand-alone with\n  fleetnas train --space %s --choice '%s' --data %s --epochs 10\n", s.Space, c.Key, s.Data)
+			}
+			if trainEpochs > 0 {
+				return trainChosen(ctx, cmd, o, s, trainEpochs, out)
 			}
 			return nil
 		},
@@ -150,6 +162,7 @@ same result as an unbroken run.`,
 	f.BoolVar(&resume, "resume", false, "continue the search checkpointed in --out")
 	f.DurationVar(&every, "checkpoint-every", 5*time.Second, "time between checkpoints")
 	f.BoolVar(&asJSON, "json", false, "print result.json")
+	f.IntVar(&trainEpochs, "train-epochs", 0, "supernet: then train the chosen network stand-alone on --data for this many epochs (in DIR/standalone; resumes like fleetnas train)")
 	return cmd
 }
 
@@ -159,4 +172,48 @@ func uniqueKeys(h []*job.Record) map[string]bool {
 		u[r.Key] = true
 	}
 	return u
+}
+
+// trainChosen trains a supernet search's chosen network stand-alone on the
+// search's data (as fleetnas train does, with its defaults and lr 0.1),
+// then writes DIR/standalone.json with its test accuracy.
+func trainChosen(ctx context.Context, cmd *cobra.Command, o *job.Outcome, s job.Settings, epochs int, out string) error {
+	w := cmd.OutOrStdout()
+	ds, err := dataset.Open(s.Data)
+	if err != nil {
+		return err
+	}
+	n, err := o.Job.Space().Network(o.Chosen.Choice, space.Options{Resolution: ds.H, Classes: len(ds.Classes)})
+	if err != nil {
+		return err
+	}
+	n.InputChannels = ds.C
+	cfg := train.Config{Epochs: epochs, Batch: 128, LR: 0.1, Optimizer: "sgd", WeightDecay: 4e-5, LabelSmoothing: 0.1,
+		WarmupEpochs: min(1, float64(epochs)/4), Seed: s.Seed, Pad: 2, Flip: true}
+	m, err := train.Build(n, ds.H, cfg.Seed)
+	if err != nil {
+		return err
+	}
+	dir := filepath.Join(out, "standalone")
+	fmt.Fprintf(w, "training the chosen network stand-alone on %s for %d epochs in %s\n", ds.Name, epochs, dir)
+	fmt.Fprintln(w, "epoch  loss     train acc  test acc  images/s  seconds")
+	hooks := train.Hooks{Epoch: func(e train.EpochLog) {
+		fmt.Fprintf(w, "%5d  %.4f  %8.2f%%  %7.2f%%  %8.0f  %7.1f\n", e.Epoch, e.Loss, e.TrainAcc, e.TestAcc, e.ImagesPerSec, e.Seconds)
+	}}
+	logs, err := train.Run(ctx, m, ds, cfg, dir, hooks)
+	if err != nil {
+		return err
+	}
+	acc := logs[len(logs)-1].TestAcc
+	res := map[string]any{"choice": o.Chosen.Key, "data": s.Data, "config": cfg, "test_accuracy": acc,
+		"supernet_validation_accuracy": o.Chosen.Accuracy, "checkpoint": filepath.Join(dir, "checkpoint.json")}
+	b, err := json.MarshalIndent(res, "", " ")
+	if err != nil {
+		return err
+	}
+	if err := atomicfile.Write(filepath.Join(out, "standalone.json"), append(b, '\n')); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "stand-alone test accuracy %.2f%%: %s\n", acc, filepath.Join(out, "standalone.json"))
+	return nil
 }
