@@ -41,7 +41,8 @@ type Options struct {
 	// much memory, then rewrites the input so that it alone is warm: a
 	// block inside a network finds its input just written by the block
 	// before but its weights pushed out by the rest of the network,
-	// whereas a block timed in a loop keeps its weights in cache.
+	// whereas a block timed in a loop keeps its weights in cache. With
+	// flushing, a model is run MinRuns times (MinTimeMs is ignored).
 	FlushBytes int
 	// Retries re-times a model whose runs were noisy (CV > ort.NoisyCV) up
 	// to this many more times and keeps the timing with the lowest
@@ -135,7 +136,9 @@ func timeSession(s *ort.Session, opt Options, before func()) (ort.Timing, error)
 		return ort.Timing{}, err
 	}
 	total := t.MeanMs * float64(t.Runs)
-	if total < opt.MinTimeMs && t.MeanMs > 0 {
+	// With cache flushing every run costs the flush too, and cold runs
+	// vary little: MinRuns it is.
+	if total < opt.MinTimeMs && t.MeanMs > 0 && opt.FlushBytes == 0 {
 		more := min(opt.MaxRuns-opt.MinRuns, int((opt.MinTimeMs-total)/t.MeanMs)+1)
 		if more > 0 {
 			t2, err := s.TimeWith(opt.Clock, 0, more, before)

@@ -314,14 +314,14 @@ whole networks with fleetnas validate.
 			return nil
 		},
 	}
-	rf.register(cmd, 10)
+	rf.register(cmd, 15)
 	fs := cmd.Flags()
 	fs.StringVar(&spaceName, "space", "", "search space (see `fleetnas space`)")
 	fs.IntVar(&res, "resolution", 0, "input resolution (default: the space's)")
 	fs.StringVar(&out, "out", "", "table CSV to write")
 	fs.StringVar(&name, "name", "", "table name (default ort_<space>_<res>_t<threads>)")
 	fs.StringVar(&method, "method", "context", "context: time each block behind a lead-in op and subtract the lead-in, so that it runs as inside a network; isolated: each block alone")
-	fs.IntVar(&flushMB, "flush-mb", 0, "evict caches before every timed run by writing this many MiB (then rewrite the input), so that blocks run with cold weights as inside a network; 0: warm")
+	fs.IntVar(&flushMB, "flush-mb", 64, "evict caches before every timed run by writing this many MiB (then rewrite the input), so that blocks run with cold weights and a warm input as inside a network (then --runs runs, --min-time-ms is ignored); 0: warm caches")
 	fs.IntVar(&samples, "check-samples", 2000, "random networks lowered to check that the enumeration found every block")
 	return cmd
 }

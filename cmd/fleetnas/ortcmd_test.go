@@ -90,7 +90,7 @@ func TestProfileValidateFleet(t *testing.T) {
 		t.Fatalf("measure JSON %v: %s", err, out)
 	}
 	table := filepath.Join(dir, "local.csv")
-	if out, _, err = run(t, append([]string{"profile", "--space", "fbnet", "--out", table, "--check-samples", "50"}, fast...)...); err != nil {
+	if out, _, err = run(t, append([]string{"profile", "--space", "fbnet", "--out", table, "--check-samples", "50", "--flush-mb", "1"}, fast...)...); err != nil {
 		t.Fatal(err)
 	}
 	tb, err := lut.ReadCSVFile(table)
