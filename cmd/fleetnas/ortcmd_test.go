@@ -131,3 +131,18 @@ func fbnetChoice(t *testing.T) string {
 	}
 	return strings.TrimSpace(out)
 }
+
+// TestLocalCPUExampleFleet prices a network on the example fleet, whose
+// measured device is a committed profiled table.
+func TestLocalCPUExampleFleet(t *testing.T) {
+	out, _, err := run(t, "latency", "--fleet", filepath.Join("..", "..", "examples", "local-cpu", "fleet.yaml"),
+		"--space", "multihw", "--choice", "32:skip/32:k3e3,k3e2,skip,skip/64:k5e5,k3e3,k3e2,k3e3/128:k5e6,k3e3,k3e3,k3e3/160:k3e6,k3e4,skip,skip/192:k3e6,k5e4,k5e4,k5e4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{"local_cpu", "pixel6_cpu", "pixel8_edgetpu"} {
+		if !strings.Contains(out, d) {
+			t.Errorf("no %s in\n%s", d, out)
+		}
+	}
+}
