@@ -212,11 +212,11 @@ func (j *Job) Evaluate(ctx context.Context, choice []int) (*Record, error) {
 		c := *r
 		return &c, nil
 	}
-	r, err := j.price(key, choice)
+	n, err := latency.FromSpace(j.space, choice, j.fleet.Resolution)
 	if err != nil {
 		return nil, err
 	}
-	n, err := latency.FromSpace(j.space, choice, j.fleet.Resolution)
+	r, err := j.priceNet(key, choice, n)
 	if err != nil {
 		return nil, err
 	}
@@ -244,6 +244,17 @@ func (j *Job) price(key string, choice []int) (*Record, error) {
 	n, err := latency.FromSpace(j.space, choice, j.fleet.Resolution)
 	if err != nil {
 		return nil, err
+	}
+	return j.priceNet(key, choice, n)
+}
+
+// priceNet is price for a network already built at the fleet's
+// resolution, so a caller that also needs the network builds it once.
+func (j *Job) priceNet(key string, choice []int, n *latency.Net) (*Record, error) {
+	if r, ok := j.priced[key]; ok {
+		c := *r
+		c.Choice = append([]int(nil), r.Choice...)
+		return &c, nil
 	}
 	res, err := j.fleet.Evaluate(n)
 	if err != nil {

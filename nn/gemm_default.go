@@ -2,8 +2,16 @@
 
 package nn
 
-// gemmBackend names the BLAS behind gemm, for benchmark and log output.
-var gemmBackend = map[bool]string{true: "avx2", false: "gonum"}[haveSIMDGemm]
+// gemmBackend names the BLAS behind gemm, for benchmark and log output:
+// "avx2" for packedGemm, "gonum" where its kernel cannot run.
+var gemmBackend = backendName()
+
+func backendName() string {
+	if haveSIMDGemm {
+		return "avx2"
+	}
+	return "gonum"
+}
 
 // gemm computes C = alpha·op(A)·op(B) + beta·C (row-major) without cgo:
 // the default build needs no C toolchain (see defaultGemm).

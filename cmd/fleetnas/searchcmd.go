@@ -196,10 +196,8 @@ func trainChosen(ctx context.Context, cmd *cobra.Command, o *job.Outcome, s job.
 	}
 	dir := filepath.Join(out, "standalone")
 	fmt.Fprintf(w, "training the chosen network stand-alone on %s for %d epochs in %s\n", ds.Name, epochs, dir)
-	fmt.Fprintln(w, "epoch  loss     train acc  test acc  images/s  seconds")
-	hooks := train.Hooks{Epoch: func(e train.EpochLog) {
-		fmt.Fprintf(w, "%5d  %.4f  %8.2f%%  %7.2f%%  %8.0f  %7.1f\n", e.Epoch, e.Loss, e.TrainAcc, e.TestAcc, e.ImagesPerSec, e.Seconds)
-	}}
+	fmt.Fprintln(w, epochHeader)
+	hooks := train.Hooks{Epoch: func(e train.EpochLog) { printEpoch(w, e) }}
 	logs, err := train.Run(ctx, m, ds, cfg, dir, hooks)
 	if err != nil {
 		return err

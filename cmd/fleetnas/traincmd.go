@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -68,7 +69,7 @@ channels; --resolution resizes the images (default: the dataset's own).
 			if !asJSON {
 				fmt.Fprintf(w, "training %s on %s (%d train, %d test images) for %d epochs, checkpoints in %s\n",
 					n.Name, ds.Name, ds.Train.Len(), ds.Test.Len(), cfg.Epochs, out)
-				fmt.Fprintln(w, "epoch  loss     train acc  test acc  images/s  seconds")
+				fmt.Fprintln(w, epochHeader)
 			}
 			bar := newBar(cmd.ErrOrStderr(), func(epoch float64) string { return fmt.Sprintf("epoch %.0f", epoch) })
 			hooks := train.Hooks{Epoch: func(e train.EpochLog) {
@@ -76,7 +77,7 @@ channels; --resolution resizes the images (default: the dataset's own).
 					bar.Finish()
 				}
 				if !asJSON {
-					fmt.Fprintf(w, "%5d  %.4f  %8.2f%%  %7.2f%%  %8.0f  %7.1f\n", e.Epoch, e.Loss, e.TrainAcc, e.TestAcc, e.ImagesPerSec, e.Seconds)
+					printEpoch(w, e)
 				}
 			}}
 			if bar != nil {
@@ -147,4 +148,12 @@ func newEvalCmd() *cobra.Command {
 	cmd.Flags().StringVar(&ck, "checkpoint", "", "checkpoint.json written by fleetnas train")
 	cmd.Flags().StringVar(&dataSpec, "data", "fashion-mnist", "dataset spec")
 	return cmd
+}
+
+// epochHeader heads the per-epoch table of printEpoch.
+const epochHeader = "epoch  loss     train acc  test acc  images/s  seconds"
+
+// printEpoch writes one epoch's row of the training table.
+func printEpoch(w io.Writer, e train.EpochLog) {
+	fmt.Fprintf(w, "%5d  %.4f  %8.2f%%  %7.2f%%  %8.0f  %7.1f\n", e.Epoch, e.Loss, e.TrainAcc, e.TestAcc, e.ImagesPerSec, e.Seconds)
 }
