@@ -63,11 +63,15 @@ func Export(g *arch.Graph, w *Weights) (*onnxpb.ModelProto, error) {
 	if w == nil || w.Params == nil {
 		return nil, errors.New("onnx: no weights given")
 	}
-	e := &exporter{g: g, w: w, rank: map[int]int{0: 4}, graph: &onnxpb.GraphProto{Name: proto.String(graphName(g))}}
+	e := &exporter{g: g, w: w, rank: map[int]int{0: 4}, graph: &onnxpb.GraphProto{Name: proto.String(graphName(g))}, produced: map[int]string{}}
+	for _, l := range g.Layers {
+		e.produced[l.Output] = l.Name
+	}
 	in := g.Tensors[0]
 	e.graph.Input = []*onnxpb.ValueInfoProto{valueInfo(InputName, 1, int64(in.C), int64(in.H), int64(in.W))}
 	for i := range g.Layers {
 		l := &g.Layers[i]
+		e.layerName = l.Name
 		if err := e.layer(l); err != nil {
 			return nil, fmt.Errorf("onnx: layer %s (%s): %w", l.Name, l.Op, err)
 		}
@@ -129,6 +133,13 @@ type exporter struct {
 	// rankAttention for attention logits and probabilities.
 	rank map[int]int
 	tmp  int
+	// layerName prefixes node names, so that ONNX Runtime's profiles and
+	// model viewers show which fleetnas layer a node belongs to.
+	layerName string
+	// produced names each tensor after the layer that writes it: ONNX
+	// Runtime names the nodes it converts to its NCHWc layout after their
+	// output tensor ("3.expand_nchwc"), so profiles stay readable.
+	produced map[int]string
 }
 
 // name is the ONNX name of arch tensor t.
@@ -138,6 +149,9 @@ func (e *exporter) name(t int) string {
 		return InputName
 	case len(e.g.Tensors) - 1:
 		return OutputName
+	}
+	if n, ok := e.produced[t]; ok {
+		return n
 	}
 	return fmt.Sprintf("t%d", t)
 }
@@ -150,9 +164,18 @@ func (e *exporter) fresh(hint string) string {
 
 func (e *exporter) node(op string, inputs, outputs []string, attrs ...*onnxpb.AttributeProto) {
 	e.graph.Node = append(e.graph.Node, &onnxpb.NodeProto{
-		OpType: proto.String(op), Name: proto.String(fmt.Sprintf("%s_%d", op, len(e.graph.Node))),
+		OpType: proto.String(op), Name: proto.String(e.nodeName(op)),
 		Input: inputs, Output: outputs, Attribute: attrs,
 	})
+}
+
+// nodeName is "layer/Op_index" inside a layer, "Op_index" outside one;
+// the index keeps names unique.
+func (e *exporter) nodeName(op string) string {
+	if e.layerName == "" {
+		return fmt.Sprintf("%s_%d", op, len(e.graph.Node))
+	}
+	return fmt.Sprintf("%s/%s_%d", e.layerName, op, len(e.graph.Node))
 }
 
 func intsAttr(name string, v ...int) *onnxpb.AttributeProto {

@@ -50,8 +50,20 @@ func TestNodesFollowLayers(t *testing.T) {
 		}
 	}
 	count := map[string]int{}
+	layerNames := map[string]bool{}
+	for _, l := range g.Layers {
+		layerNames[l.Name] = true
+	}
+	names := map[string]bool{}
 	for _, n := range m.GetGraph().GetNode() {
 		count[n.GetOpType()]++
+		// Names say which layer a node belongs to ("layer/Op_index"), so
+		// that ONNX Runtime's profiles can be read per layer, and are
+		// unique, as ONNX requires.
+		if l, _, ok := strings.Cut(n.GetName(), "/"); !ok || !layerNames[l] || names[n.GetName()] {
+			t.Errorf("node name %q: not layer/Op_index with a layer of the network, or repeated", n.GetName())
+		}
+		names[n.GetName()] = true
 	}
 	if count["Conv"] != convs || count["Gemm"] != gemms {
 		t.Errorf("%d Conv and %d Gemm nodes for %d conv and %d fc layers", count["Conv"], count["Gemm"], convs, gemms)
