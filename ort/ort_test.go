@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -127,5 +128,89 @@ func TestSessionRunsAndTimes(t *testing.T) {
 	}
 	if _, err := ort.NewSession([]byte("not onnx"), onnx.InputName, in, onnx.OutputName, out, ort.Options{}); err == nil {
 		t.Error("garbage model: no error")
+	}
+}
+
+// TestReadProfile reads a trace in the format ONNX Runtime writes: node
+// events are assigned to the model run they fall in, other events are
+// left out.
+func TestReadProfile(t *testing.T) {
+	trace := `[
+{"cat":"Session","pid":1,"tid":1,"dur":500,"ts":10,"ph":"X","name":"model_loading_array","args":{}},
+{"cat":"Session","pid":1,"tid":1,"dur":100,"ts":1000,"ph":"X","name":"model_run","args":{}},
+{"cat":"Node","pid":1,"tid":1,"dur":40,"ts":1010,"ph":"X","name":"0.conv/Conv_0_kernel_time","args":{"op_name":"Conv"}},
+{"cat":"Node","pid":1,"tid":1,"dur":3,"ts":1010,"ph":"X","name":"0.conv/Conv_0_fence_before","args":{"op_name":"Conv"}},
+{"cat":"Node","pid":1,"tid":1,"dur":20,"ts":1060,"ph":"X","name":"t3_nchwc_kernel_time","args":{"op_name":"ReorderOutput"}},
+{"cat":"Session","pid":1,"tid":1,"dur":90,"ts":2000,"ph":"X","name":"model_run","args":{}},
+{"cat":"Node","pid":1,"tid":1,"dur":35,"ts":2005,"ph":"X","name":"0.conv/Conv_0_kernel_time","args":{"op_name":"Conv"}}
+]`
+	path := filepath.Join(t.TempDir(), "p_2026.json")
+	if err := os.WriteFile(path, []byte(trace), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ort.ReadProfile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []ort.NodeTime{{"0.conv/Conv_0", "Conv", 0, 40}, {"t3_nchwc", "ReorderOutput", 0, 20}, {"0.conv/Conv_0", "Conv", 1, 35}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %+v\nwant %+v", got, want)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.json")
+	os.WriteFile(bad, []byte(`{"not":"a trace"}`), 0o644)
+	if _, err := ort.ReadProfile(bad); err == nil || !strings.Contains(err.Error(), "bad.json") {
+		t.Errorf("an object instead of a trace: %v", err)
+	}
+	stray := filepath.Join(t.TempDir(), "stray.json")
+	os.WriteFile(stray, []byte(`[{"cat":"Node","dur":1,"ts":5,"name":"x_kernel_time"}]`), 0o644)
+	if _, err := ort.ReadProfile(stray); err == nil || !strings.Contains(err.Error(), "outside every model run") {
+		t.Errorf("a node outside runs: %v", err)
+	}
+}
+
+// TestSessionProfile runs a model with ONNX Runtime's profiler on and
+// finds fleetnas's layer names in the node times it wrote.
+func TestSessionProfile(t *testing.T) {
+	orttest.Runtime(t)
+	net := &arch.Network{Format: arch.Format, Resolution: 8, InputChannels: 8, Blocks: []arch.Block{
+		{Type: arch.Conv, Kernel: 3, Filters: 16, Activation: arch.ReLU},
+		{Type: arch.Conv, Kernel: 1, Filters: 8, Activation: arch.ReLU},
+	}}
+	g, err := net.Lower(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := onnx.Marshal(g, onnx.GraphWeights(g, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, out := onnx.Shapes(g)
+	s, err := ort.NewSession(b, onnx.InputName, in, onnx.OutputName, out, ort.Options{Threads: 1, ProfilePrefix: filepath.Join(t.TempDir(), "prof")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Time(1, 3); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	nodes, err := ort.ReadProfile(s.ProfileFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Nodes keep fleetnas's names, "layer/Op_index"; those converted to
+	// NCHWc are named after their output tensor, "layer_nchwc".
+	runs, layers := map[int]bool{}, map[string]bool{}
+	for _, n := range nodes {
+		runs[n.Run] = true
+		for _, l := range g.Layers {
+			if strings.HasPrefix(n.Node, l.Name+"/") || n.Node == l.Name+"_nchwc" {
+				layers[l.Name] = true
+			}
+		}
+	}
+	if len(runs) != 4 || len(layers) == 0 {
+		t.Errorf("%d runs (want 4: 1 warm-up, 3 timed), layers %v in %+v", len(runs), layers, nodes)
 	}
 }

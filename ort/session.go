@@ -13,6 +13,12 @@ type Options struct {
 	// operator); 0 means 1. Inter-op parallelism is always off, so that a
 	// measurement uses exactly Threads cores.
 	Threads int
+	// ProfilePrefix, when set, turns on ONNX Runtime's own profiler: when
+	// the session closes it writes PREFIX_<date>.json, a Chrome trace with
+	// the time of every node of every run (ReadProfile reads it). Node
+	// times add up to less than a run: the profiler leaves out the
+	// runtime's work between nodes.
+	ProfilePrefix string
 }
 
 // Clock says what a timing measures.

@@ -51,6 +51,8 @@ type Session struct {
 	s       *ortgo.AdvancedSession
 	in, out *ortgo.Tensor[float32]
 	threads int
+	// prefix is Options.ProfilePrefix; profile the file found at Close.
+	prefix, profile string
 }
 
 // NewSession loads a serialized ONNX model whose input and output have the
@@ -81,6 +83,11 @@ func NewSession(model []byte, inName string, inShape []int64, outName string, ou
 			return nil, fmt.Errorf("ort: session options: %w", set)
 		}
 	}
+	if opt.ProfilePrefix != "" {
+		if err := so.EnableProfiling(opt.ProfilePrefix); err != nil {
+			return nil, fmt.Errorf("ort: turning on the profiler (%s): %w", opt.ProfilePrefix, err)
+		}
+	}
 	in, err := ortgo.NewEmptyTensor[float32](ortgo.NewShape(inShape...))
 	if err != nil {
 		return nil, fmt.Errorf("ort: input tensor %v: %w", inShape, err)
@@ -97,7 +104,7 @@ func NewSession(model []byte, inName string, inShape []int64, outName string, ou
 		out.Destroy()
 		return nil, fmt.Errorf("ort: loading the model: %w", err)
 	}
-	return &Session{s: s, in: in, out: out, threads: threads}, nil
+	return &Session{s: s, in: in, out: out, threads: threads, prefix: opt.ProfilePrefix}, nil
 }
 
 // Input returns the input buffer; write the input here before Run.
@@ -131,5 +138,11 @@ func (s *Session) Close() error {
 	s.in.Destroy()
 	s.out.Destroy()
 	s.s = nil
+	if s.prefix != "" && err == nil {
+		// ONNX Runtime writes the profile when the session is released,
+		// as PREFIX_<date>.json, and the Go binding does not return the
+		// name: take the newest such file.
+		s.profile, err = newestProfile(s.prefix)
+	}
 	return err
 }

@@ -14,7 +14,10 @@ func Init(path string) error { return errNoCgo }
 func Version() string { return "" }
 
 // Session is unavailable in a build without cgo.
-type Session struct{ threads int }
+type Session struct {
+	threads int
+	profile string
+}
 
 // NewSession reports that the runtime is unavailable.
 func NewSession(model []byte, inName string, inShape []int64, outName string, outShape []int64, opt Options) (*Session, error) {
