@@ -12,7 +12,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"strings"
-	"sync"
+	"time"
 
 	"github.com/fleetnas/fleetnas/arch"
 	"github.com/fleetnas/fleetnas/onnx"
@@ -50,6 +50,25 @@ type Options struct {
 	// the lowest median is the closest to the quiet one. 0 means 2;
 	// negative means none. A timing that stays noisy is reported as such.
 	Retries int
+	// Quiet is the tolerance of the quiet gate: a measurement counts only
+	// when a small reference model, timed just before and after it, runs
+	// within this fraction of its quiet speed; otherwise the measurement
+	// waits (up to MaxWait) and is retried (see quietGate). 0 means 0.06;
+	// negative turns the gate off.
+	Quiet float64
+	// MaxWait bounds one wait for a quiet machine (0: 20 s). After a wait
+	// in vain, measurements go on without waiting, flagged as slowed,
+	// until the machine is quiet again.
+	MaxWait time.Duration
+	// ProfilePrefix turns on ONNX Runtime's profiler for the measured
+	// model (ort.Options.ProfilePrefix); Timing.ProfileFile names the
+	// file and LayerTimes reads it per layer.
+	ProfilePrefix string
+	// WaitShare bounds all the waiting: at any time, the gate has waited
+	// at most this many times the time spent measuring (0: 1, so that a
+	// busy machine at most doubles a profile's time; what was measured
+	// while slowed is measured again at the end if the budget allows).
+	WaitShare float64
 }
 
 func (o Options) withDefaults() Options {
@@ -76,27 +95,135 @@ func (o Options) withDefaults() Options {
 		o.Retries = 2
 	}
 	o.Retries = max(o.Retries, 0)
+	if o.Quiet == 0 {
+		o.Quiet = 0.06
+	}
+	if o.MaxWait == 0 {
+		o.MaxWait = 20 * time.Second
+	}
+	if o.WaitShare == 0 {
+		o.WaitShare = 1
+	}
 	return o
+}
+
+// Timing is a measurement and the state of the machine around it.
+type Timing struct {
+	ort.Timing
+	// Slowdown is how much slower than its quiet speed the quiet gate's
+	// reference model ran around the measurement (the worse of just
+	// before and just after): 1 on a quiet machine, 1.3-1.5 while another
+	// tenant shares the core; 0 when the gate was off.
+	Slowdown float64 `json:"slowdown,omitempty"`
+	// Slowed is set when Slowdown exceeded the gate's tolerance even
+	// after waiting and retrying: the timing is likely too high.
+	Slowed bool `json:"slowed,omitempty"`
+	// ProfileFile is ONNX Runtime's profile of the runs, with
+	// Options.ProfilePrefix.
+	ProfileFile string `json:"profile_file,omitempty"`
+	// canaryMs is the reference model's timing behind Slowdown, kept to
+	// judge the measurement again once the quiet speed is better known.
+	canaryMs float64
+}
+
+// timer measures models one after another, with one cache-flush buffer
+// (allocating and faulting in 64 MiB per block would dominate a profile
+// of small blocks) and one quiet gate.
+type timer struct {
+	opt  Options
+	fl   cacheFlusher
+	gate *quietGate // nil when Options.Quiet < 0
+}
+
+// newTimer applies opt's defaults and, unless the gate is off, loads and
+// calibrates the gate's reference model (ort.Init must have succeeded).
+func newTimer(opt Options) (*timer, error) {
+	opt = opt.withDefaults()
+	t := &timer{opt: opt}
+	if opt.Quiet > 0 {
+		g, err := newQuietGate(opt)
+		if err != nil {
+			return nil, err
+		}
+		t.gate = g
+	}
+	return t, nil
+}
+
+// Close frees the gate's reference model.
+func (t *timer) Close() error {
+	if t.gate == nil {
+		return nil
+	}
+	return t.gate.Close()
+}
+
+// gateSummary says how the gate fared, for a table's source line.
+func (t *timer) gateSummary(slowed, timings, remeasured int) string {
+	if t.gate == nil {
+		return "no quiet gate"
+	}
+	return fmt.Sprintf("quiet gate %.0f%% (%d timings taken again, %d of %d still slowed, %.0f s waited)",
+		100*t.opt.Quiet, remeasured, slowed, timings, t.gate.Waited.Seconds())
+}
+
+// judge judges a canary timing against the current quiet speed.
+func (t *timer) judge(tm *Timing) {
+	if t.gate == nil || tm.canaryMs == 0 {
+		return
+	}
+	tm.Slowdown = tm.canaryMs / t.gate.QuietMs()
+	tm.Slowed = !t.gate.quiet(tm.canaryMs)
 }
 
 // Measure exports a lowered network with the given weights (nil:
 // deterministic random weights from opt.Seed), loads it in ONNX Runtime
-// (ort.Init must have succeeded) and times it.
-func Measure(g *arch.Graph, w *onnx.Weights, opt Options) (ort.Timing, error) {
-	opt = opt.withDefaults()
+// (ort.Init must have succeeded) and times it, behind the quiet gate
+// unless opt.Quiet < 0 (calibrating the gate takes about half a second).
+func Measure(g *arch.Graph, w *onnx.Weights, opt Options) (Timing, error) {
+	if opt.WaitShare == 0 {
+		// One measurement has no measuring time to earn a budget with:
+		// only MaxWait bounds its wait.
+		opt.WaitShare = 1e6
+	}
+	t, err := newTimer(opt)
+	if err != nil {
+		return Timing{}, err
+	}
+	defer t.Close()
+	return t.measure(g, w)
+}
+
+// measure times one model: up to 1+Retries timings, each behind the
+// gate, until one is neither noisy nor slowed; of several, it keeps the
+// best (not slowed first, then the lowest median: other work only ever
+// adds time).
+func (t *timer) measure(g *arch.Graph, w *onnx.Weights) (Timing, error) {
+	opt := t.opt
 	if w == nil {
 		w = onnx.GraphWeights(g, opt.Seed)
 	}
 	b, err := onnx.Marshal(g, w)
 	if err != nil {
-		return ort.Timing{}, err
+		return Timing{}, err
 	}
 	inShape, outShape := onnx.Shapes(g)
-	s, err := ort.NewSession(b, onnx.InputName, inShape, onnx.OutputName, outShape, ort.Options{Threads: opt.Threads})
+	s, err := ort.NewSession(b, onnx.InputName, inShape, onnx.OutputName, outShape, ort.Options{Threads: opt.Threads, ProfilePrefix: opt.ProfilePrefix})
 	if err != nil {
-		return ort.Timing{}, err
+		return Timing{}, err
 	}
-	defer s.Close()
+	best, err := t.timeModel(s)
+	if cerr := s.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	best.ProfileFile = s.ProfileFile()
+	return best, err
+}
+
+// timeModel times a loaded model as measure describes.
+func (t *timer) timeModel(s *ort.Session) (Timing, error) {
+	opt := t.opt
+	var err error
 	r := rand.New(rand.NewPCG(opt.Seed, 0x696e707574)) // "input"
 	for i, in := 0, s.Input(); i < len(in); i++ {
 		in[i] = float32(r.NormFloat64())
@@ -105,24 +232,34 @@ func Measure(g *arch.Graph, w *onnx.Weights, opt Options) (ort.Timing, error) {
 	if opt.FlushBytes > 0 {
 		input := append([]float32(nil), s.Input()...)
 		before = func() {
-			flushCaches(opt.FlushBytes)
+			t.fl.flush(opt.FlushBytes)
 			copy(s.Input(), input)
 		}
 	}
-	best, err := timeSession(s, opt, before)
-	if err != nil {
-		return ort.Timing{}, err
-	}
-	for range opt.Retries {
-		if !best.Noisy() {
+	var best Timing
+	for attempt := 0; attempt <= opt.Retries; attempt++ {
+		var cur Timing
+		var c1, c2 float64
+		if t.gate != nil {
+			if c1, err = t.gate.wait(); err != nil {
+				return Timing{}, err
+			}
+		}
+		if cur.Timing, err = timeSession(s, opt, before); err != nil {
+			return Timing{}, err
+		}
+		if t.gate != nil {
+			if c2, err = t.gate.level(); err != nil {
+				return Timing{}, err
+			}
+			cur.canaryMs = max(c1, c2)
+			t.judge(&cur)
+		}
+		if attempt == 0 || cur.Slowed != best.Slowed && !cur.Slowed || cur.Slowed == best.Slowed && cur.MedianMs < best.MedianMs {
+			best = cur
+		}
+		if !cur.Slowed && !cur.Noisy() {
 			break
-		}
-		t, err := timeSession(s, opt, before)
-		if err != nil {
-			return ort.Timing{}, err
-		}
-		if t.MedianMs < best.MedianMs {
-			best = t
 		}
 	}
 	return best, nil
@@ -156,24 +293,23 @@ func timeSession(s *ort.Session, opt Options, before func()) (ort.Timing, error)
 	return t, nil
 }
 
-var flushBuf struct {
-	sync.Mutex
+// cacheFlusher evicts caches by writing a buffer it keeps between calls.
+type cacheFlusher struct {
 	b []byte
 	n byte
 }
 
-// flushCaches writes one byte per 64-byte line of an n-byte buffer,
-// which evicts the lines the timed model left in caches of up to n bytes.
-func flushCaches(n int) {
-	flushBuf.Lock()
-	defer flushBuf.Unlock()
-	if len(flushBuf.b) < n {
-		flushBuf.b = make([]byte, n)
+// flush writes one byte per 64-byte line of an n-byte buffer, which
+// evicts the lines the timed model left in caches of up to n bytes. The
+// byte changes every call so that the writes cannot be skipped.
+func (f *cacheFlusher) flush(n int) {
+	if len(f.b) < n {
+		f.b = make([]byte, n)
 	}
-	flushBuf.n++
-	b := flushBuf.b[:n]
+	f.n++
+	b := f.b[:n]
 	for i := 0; i < len(b); i += 64 {
-		b[i] = flushBuf.n
+		b[i] = f.n
 	}
 }
 

@@ -197,4 +197,25 @@ func TestLeadIn(t *testing.T) {
 	if _, _, err := Profile("x", "y", nil, "sideways", Options{}, nil); err == nil {
 		t.Error("unknown method: no error")
 	}
+	// The tail reads the block's output, one pixel of it (stride = size),
+	// and makes the graph's output 1x1x8; the graph stays exportable.
+	for _, gr := range []*arch.Graph{alone, lg} {
+		nl, nt := len(gr.Layers), len(gr.Tensors)
+		tg := withTail(gr)
+		tail := tg.Layers[len(tg.Layers)-1]
+		if len(tg.Layers) != len(gr.Layers)+1 || tail.Inputs[0] != len(gr.Tensors)-1 || tail.In != gr.Output() ||
+			tail.Stride < tail.In.H || tg.Output() != (arch.Shape{H: 1, W: 1, C: tailChannels}) || tg.BlockOut[len(tg.BlockOut)-1] != len(tg.Tensors)-1 {
+			t.Errorf("tail %+v on output %s: graph output %s", tail, gr.Output(), tg.Output())
+		}
+		if len(gr.Layers) != nl || len(gr.Tensors) != nt {
+			t.Error("withTail changed its argument")
+		}
+		m, err := onnx.Export(tg, onnx.GraphWeights(tg, 1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o := m.GetGraph().GetOutput()[0].GetType().GetTensorType().GetShape().GetDim(); len(o) != 4 || o[1].GetDimValue() != tailChannels || o[2].GetDimValue() != 1 {
+			t.Errorf("ONNX output %v", o)
+		}
+	}
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"sort"
 	"time"
 
 	"github.com/fleetnas/fleetnas/arch"
@@ -21,14 +23,17 @@ import (
 
 // runtimeFlags are the flags of the commands that run networks.
 type runtimeFlags struct {
-	runtime string
-	threads int
-	lib     string
-	runs    int
-	warmup  int
-	minMs   float64
-	retries int
-	clock   string
+	runtime   string
+	threads   int
+	lib       string
+	runs      int
+	warmup    int
+	minMs     float64
+	retries   int
+	clock     string
+	quiet     float64
+	maxWait   time.Duration
+	waitShare float64
 }
 
 func (f *runtimeFlags) register(cmd *cobra.Command, runs int) {
@@ -40,7 +45,10 @@ func (f *runtimeFlags) register(cmd *cobra.Command, runs int) {
 	fs.IntVar(&f.warmup, "warmup", 3, "untimed runs before timing")
 	fs.Float64Var(&f.minMs, "min-time-ms", 100, "keep running until this much time has been measured (at most 200 runs)")
 	fs.StringVar(&f.clock, "clock", "wall", "wall (elapsed time) or cpu (the run's thread CPU time, --threads 1 only: far less disturbed by other processes on a shared machine)")
-	fs.IntVar(&f.retries, "retries", 2, "re-time a model whose runs vary by more than 10% up to this many times, keeping the lowest median")
+	fs.IntVar(&f.retries, "retries", 2, "re-time a model whose runs vary by more than 10%, or that ran while the machine was slowed, up to this many times, keeping the best timing")
+	fs.Float64Var(&f.quiet, "quiet", 0.06, "quiet gate: time a small reference model just before and after every measurement and count the measurement only when the reference runs within this fraction of its quiet speed (other tenants of a shared machine slow everything by 30-50% for seconds at a time); 0 turns the gate off")
+	fs.DurationVar(&f.maxWait, "max-wait", 20*time.Second, "longest wait for a quiet machine before measuring anyway (flagged as slowed)")
+	fs.Float64Var(&f.waitShare, "wait-share", 1, "profile and validate wait for a quiet machine at most this many times as long as they spend measuring (1: a busy machine at most doubles their time)")
 }
 
 // start checks the flags and loads ONNX Runtime.
@@ -53,6 +61,15 @@ func (f *runtimeFlags) start() (profile.Options, error) {
 	}
 	if f.runs < 1 || f.warmup < 0 || f.minMs < 0 || f.retries < 0 {
 		return profile.Options{}, fmt.Errorf("--runs must be positive and --warmup, --min-time-ms, --retries not negative (got %d, %d, %g, %d)", f.runs, f.warmup, f.minMs, f.retries)
+	}
+	if !(f.quiet >= 0 && f.quiet <= 1) {
+		return profile.Options{}, fmt.Errorf("--quiet must be in 0..1 (a fraction; 0 turns the gate off), got %g", f.quiet)
+	}
+	if f.maxWait <= 0 {
+		return profile.Options{}, fmt.Errorf("--max-wait must be positive, got %s", f.maxWait)
+	}
+	if !(f.waitShare > 0 && f.waitShare <= 100) {
+		return profile.Options{}, fmt.Errorf("--wait-share must be in (0, 100], got %g", f.waitShare)
 	}
 	var clock ort.Clock
 	switch f.clock {
@@ -73,14 +90,18 @@ func (f *runtimeFlags) start() (profile.Options, error) {
 		return profile.Options{}, err
 	}
 	// profile.Options reads zeros as "the default"; 0 here means none.
-	warmup, retries := f.warmup, f.retries
+	warmup, retries, quiet := f.warmup, f.retries, f.quiet
 	if warmup == 0 {
 		warmup = -1
 	}
 	if retries == 0 {
 		retries = -1
 	}
-	return profile.Options{Threads: f.threads, Warmup: warmup, MinRuns: f.runs, MaxRuns: max(200, f.runs), MinTimeMs: max(f.minMs, 1e-9), Retries: retries, Clock: clock}, nil
+	if quiet == 0 {
+		quiet = -1
+	}
+	return profile.Options{Threads: f.threads, Warmup: warmup, MinRuns: f.runs, MaxRuns: max(200, f.runs), MinTimeMs: max(f.minMs, 1e-9),
+		Retries: retries, Clock: clock, Quiet: quiet, MaxWait: f.maxWait, WaitShare: f.waitShare}, nil
 }
 
 // progressTo returns a progress callback that rewrites one line on a
@@ -186,6 +207,8 @@ func newMeasureCmd() *cobra.Command {
 	var nf netFlags
 	var rf runtimeFlags
 	var asJSON bool
+	var ortProfile string
+	var top int
 	cmd := &cobra.Command{
 		Use:   "measure --runtime ort --threads N (--model NAME | --arch FILE | --space S --choice C)",
 		Short: "Time a network with ONNX Runtime on this machine",
@@ -195,6 +218,20 @@ p90 and coefficient of variation of repeated runs after a warm-up.
 
 When the runs vary by more than 10% (CV), the machine was busy with other
 work and the numbers are flagged as noisy, with the load average.
+
+A shared machine also slows everything down for seconds at a time with
+steady runs, which the CV does not show. The quiet gate (--quiet) times a
+small reference model just before and after the measurement and waits for
+it to run at its quiet speed; a measurement taken while it did not is
+flagged as slowed.
+
+--ort-profile PREFIX turns on ONNX Runtime's own profiler: it writes
+PREFIX_<date>.json (a Chrome trace: chrome://tracing, Perfetto) and the
+command lists the slowest layers with their share of the node time. The
+profiler adds a little time to every node, so the timing printed with it is
+high by up to 10%.
+
+When ONNX Runtime is missing, measuring says how to install it:
 
 ` + ort.Install,
 		Args: cobra.NoArgs,
@@ -212,9 +249,18 @@ work and the numbers are flagged as noisy, with the load average.
 				return err
 			}
 			load := profile.LoadAverage()
+			opt.WaitShare = 0 // one measurement: only --max-wait bounds the wait
+			opt.ProfilePrefix = ortProfile
 			t, err := profile.Measure(g, nil, opt)
 			if err != nil {
 				return err
+			}
+			var layers []profile.LayerTime
+			var otherMs float64
+			if ortProfile != "" {
+				if layers, otherMs, err = profile.LayerTimes(t.ProfileFile, g); err != nil {
+					return err
+				}
 			}
 			res := struct {
 				Network    string `json:"network"`
@@ -223,9 +269,17 @@ work and the numbers are flagged as noisy, with the load average.
 				Threads    int    `json:"threads"`
 				Clock      string `json:"clock"`
 				ort.Summary
-				Noisy bool    `json:"noisy"`
-				Load  float64 `json:"load_average"`
-			}{net.Name, g.Resolution, "onnxruntime " + ort.Version(), opt.Threads, opt.Clock.String(), t.Summary, t.Noisy(), load}
+				Noisy    bool    `json:"noisy"`
+				Slowdown float64 `json:"slowdown,omitempty"`
+				Slowed   bool    `json:"slowed"`
+				Load     float64 `json:"load_average"`
+				// With --ort-profile: ONNX Runtime's trace, each
+				// layer's node time and that of the layout conversions.
+				ProfileFile   string              `json:"ort_profile,omitempty"`
+				Layers        []profile.LayerTime `json:"layers,omitempty"`
+				ConversionsMs float64             `json:"layout_conversions_ms,omitempty"`
+			}{net.Name, g.Resolution, "onnxruntime " + ort.Version(), opt.Threads, opt.Clock.String(), t.Summary, t.Noisy(), t.Slowdown, t.Slowed, load,
+				t.ProfileFile, layers, otherMs}
 			out := cmd.OutOrStdout()
 			if asJSON {
 				return writeJSON(out, res)
@@ -237,8 +291,17 @@ work and the numbers are flagged as noisy, with the load average.
 			fmt.Fprintf(tw, "p10 / p90\t%.3f / %.3f ms\n", t.P10Ms, t.P90Ms)
 			fmt.Fprintf(tw, "CV\t%.1f%% over %d runs\n", 100*t.CV, t.Runs)
 			fmt.Fprintf(tw, "load average\t%.2f\n", load)
+			if t.Slowdown > 0 {
+				fmt.Fprintf(tw, "quiet gate\treference model at %.2fx its quiet time\n", t.Slowdown)
+			}
 			if err := tw.Flush(); err != nil {
 				return err
+			}
+			if ortProfile != "" {
+				printLayers(out, t.ProfileFile, layers, otherMs, top)
+			}
+			if t.Slowed {
+				fmt.Fprintf(out, "SLOWED: a reference model ran %.0f%% slower than when quiet around the measurement, even after waiting and measuring again: other work shares the CPU; measure again later\n", 100*(t.Slowdown-1))
 			}
 			if t.Noisy() {
 				fmt.Fprintf(out, "NOISY: the runs vary by %.0f%% (> %.0f%%): something else is using the CPU (load average %.2f); measure again on a quiet machine\n", 100*t.CV, 100*ort.NoisyCV, load)
@@ -249,7 +312,27 @@ work and the numbers are flagged as noisy, with the load average.
 	nf.register(cmd, true)
 	rf.register(cmd, 20)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "write JSON")
+	cmd.Flags().StringVar(&ortProfile, "ort-profile", "", "turn on ONNX Runtime's profiler, writing PREFIX_<date>.json, and list the slowest layers")
+	cmd.Flags().IntVar(&top, "top", 10, "layers listed with --ort-profile")
 	return cmd
+}
+
+// printLayers lists the top slowest layers of a profiled run with their
+// share of all node time.
+func printLayers(w io.Writer, file string, layers []profile.LayerTime, otherMs float64, top int) {
+	total := otherMs
+	for _, l := range layers {
+		total += l.Ms
+	}
+	fmt.Fprintf(w, "ONNX Runtime profile %s: node time %.3f ms (layout conversions %.3f ms)\n", file, total, otherMs)
+	s := slices.Clone(layers)
+	sort.SliceStable(s, func(i, j int) bool { return s[i].Ms > s[j].Ms })
+	tw := newTable(w)
+	fmt.Fprintln(tw, "layer\tblock\tms\tshare")
+	for _, l := range s[:min(top, len(s))] {
+		fmt.Fprintf(tw, "%s\t%d\t%.3f\t%.1f%%\n", l.Layer, l.Block, l.Ms, 100*l.Ms/total)
+	}
+	tw.Flush()
 }
 
 func newProfileCmd() *cobra.Command {
@@ -267,6 +350,14 @@ table (docs/lut-csv.md) that a fleet file uses as a device (kind: lut).
 The per-run overhead of the runtime (timed on a trivial model) is taken out
 of every entry and becomes the table's constant. Check the table against
 whole networks with fleetnas validate.
+
+Every timing waits for a quiet machine (--quiet): other tenants of a shared
+machine slow everything down by 30-50% for seconds at a time. Timings the
+gate judges slowed once it knows the machine better are taken again at the
+end. Expect 5-20 minutes for multihw at 224 px, depending on how busy the
+machine is.
+
+When ONNX Runtime is missing, profiling says how to install it:
 
 ` + ort.Install,
 		Args: cobra.NoArgs,
@@ -306,10 +397,10 @@ whole networks with fleetnas validate.
 			if err := writeTable(out, tb); err != nil {
 				return err
 			}
-			fmt.Fprintf(w, "wrote %s: %d entries + constant %.4f ms in %.0f s; %d noisy entries; load average %.2f -> %.2f\n",
-				out, tb.Len(), tb.Constant, rep.Seconds, rep.Noisy, rep.LoadBefore, rep.LoadAfter)
-			if rep.Noisy*10 > rep.Entries {
-				fmt.Fprintf(w, "NOISY: %d of %d blocks had runs varying by more than %.0f%%: profile again on a quiet machine\n", rep.Noisy, rep.Entries, 100*ort.NoisyCV)
+			fmt.Fprintf(w, "wrote %s: %d entries + constant %.4f ms in %.0f s (%.0f s waiting for a quiet machine, %d timings taken again); %d noisy and %d slowed timings; load average %.2f -> %.2f\n",
+				out, tb.Len(), tb.Constant, rep.Seconds, rep.WaitSeconds, rep.Remeasured, rep.Noisy, rep.Slowed, rep.LoadBefore, rep.LoadAfter)
+			if rep.Slowed*10 > rep.Entries {
+				fmt.Fprintf(w, "SLOWED: %d of %d blocks were timed while other work slowed the machine down: profile again on a quieter machine\n", rep.Slowed, rep.Entries)
 			}
 			return nil
 		},
@@ -320,7 +411,7 @@ whole networks with fleetnas validate.
 	fs.IntVar(&res, "resolution", 0, "input resolution (default: the space's)")
 	fs.StringVar(&out, "out", "", "table CSV to write")
 	fs.StringVar(&name, "name", "", "table name (default ort_<space>_<res>_t<threads>)")
-	fs.StringVar(&method, "method", "context", "context: time each block behind a lead-in op and subtract the lead-in, so that it runs as inside a network; isolated: each block alone")
+	fs.StringVar(&method, "method", "context", "context: time each block between a lead-in op and a tail op and subtract them, so that it runs as inside a network (no layout conversions of its own); isolated: each block alone")
 	fs.IntVar(&flushMB, "flush-mb", 64, "evict caches before every timed run by writing this many MiB (then rewrite the input), so that blocks run with cold weights and a warm input as inside a network (then --runs runs, --min-time-ms is ignored); 0: warm caches")
 	fs.IntVar(&samples, "check-samples", 2000, "random networks lowered to check that the enumeration found every block")
 	return cmd
@@ -342,7 +433,10 @@ An additive table misses what happens between blocks (fused layers, layout
 conversions, caches), so a linear correction measured ≈ a·predicted + b is
 fitted on half of the networks and scored on the other half; --corrected
 writes the table with the correction (fitted on all networks) folded in.
-Networks whose runs vary by more than 10% are counted as noisy.
+Networks whose runs vary by more than 10% are counted as noisy; every
+measurement waits for a quiet machine (--quiet, as in fleetnas profile).
+
+When ONNX Runtime is missing, validating says how to install it:
 
 ` + ort.Install,
 		Args: cobra.NoArgs,
@@ -380,7 +474,8 @@ Networks whose runs vary by more than 10% are counted as noisy.
 			}
 			tw := newTable(out)
 			fmt.Fprintf(tw, "networks\t%d random %s at %d px, ONNX Runtime %s, %d thread(s), %s clock\n", len(rep.Rows), rep.Space, rep.Resolution, ort.Version(), rep.Threads, rep.Clock)
-			fmt.Fprintf(tw, "load average\t%.2f -> %.2f; %d noisy networks (CV > %.0f%%)\n", rep.LoadBefore, rep.LoadAfter, rep.Noisy, 100*ort.NoisyCV)
+			fmt.Fprintf(tw, "load average\t%.2f -> %.2f; %d noisy networks (CV > %.0f%%), %d slowed; %.0f s waiting for a quiet machine, %d measured again\n",
+				rep.LoadBefore, rep.LoadAfter, rep.Noisy, 100*ort.NoisyCV, rep.Slowed, rep.WaitSeconds, rep.Remeasured)
 			fmt.Fprintf(tw, "raw table\tMAPE %.1f%%, Spearman %.3f, %.0f%% within ±10%%, bias %+.1f%%\n", rep.Raw.MAPE, rep.Raw.Spearman, 100*rep.Raw.Within10, rep.BiasPct)
 			fmt.Fprintf(tw, "held-out half, raw\tMAPE %.1f%%, Spearman %.3f, %.0f%% within ±10%%\n", rep.HeldOutRaw.MAPE, rep.HeldOutRaw.Spearman, 100*rep.HeldOutRaw.Within10)
 			fmt.Fprintf(tw, "held-out half, corrected\tMAPE %.1f%%, Spearman %.3f, %.0f%% within ±10%% (measured = %.4f x predicted %+.3f ms, fitted on the other half)\n",
@@ -393,8 +488,8 @@ Networks whose runs vary by more than 10% are counted as noisy.
 				fmt.Fprintf(out, "BIASED: the table is off by %+.1f%% on average (layer fusion, layout conversions, caches); use the corrected table (--corrected FILE)\n", rep.BiasPct)
 			}
 			if rep.NoisyMachine() {
-				fmt.Fprintf(out, "NOISY: %d of %d networks had runs varying by more than %.0f%% (load average %.2f -> %.2f): these scores reflect the machine's other work; validate again on a quiet machine\n",
-					rep.Noisy, len(rep.Rows), 100*ort.NoisyCV, rep.LoadBefore, rep.LoadAfter)
+				fmt.Fprintf(out, "NOISY: %d of %d networks had runs varying by more than %.0f%% and %d were measured while other work slowed the machine (load average %.2f -> %.2f): these scores reflect the machine's other work; validate again on a quiet machine\n",
+					rep.Noisy, len(rep.Rows), 100*ort.NoisyCV, rep.Slowed, rep.LoadBefore, rep.LoadAfter)
 			}
 			return writeCorrected(corrected, tb, rep)
 		},
@@ -417,9 +512,9 @@ Networks whose runs vary by more than 10% are counted as noisy.
 // fleetnas calibrate and table devices too).
 func writeRows(path string, rows []profile.Row) error {
 	var f bytes.Buffer
-	fmt.Fprintln(&f, "arch,latency_ms,predicted_ms,p10_ms,p90_ms,cv,runs")
+	fmt.Fprintln(&f, "arch,latency_ms,predicted_ms,p10_ms,p90_ms,cv,runs,slowdown")
 	for _, r := range rows {
-		fmt.Fprintf(&f, "%q,%.6g,%.6g,%.6g,%.6g,%.4f,%d\n", r.Network, r.MedianMs, r.PredictedMs, r.P10Ms, r.P90Ms, r.CV, r.Runs)
+		fmt.Fprintf(&f, "%q,%.6g,%.6g,%.6g,%.6g,%.4f,%d,%.3f\n", r.Network, r.MedianMs, r.PredictedMs, r.P10Ms, r.P90Ms, r.CV, r.Runs, r.Slowdown)
 	}
 	return atomicfile.Write(path, f.Bytes())
 }

@@ -69,6 +69,12 @@ func TestMeasureWithoutLibrary(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "--threads 1") {
 		t.Errorf("cpu clock with 2 threads: %v", err)
 	}
+	for _, bad := range [][]string{{"--quiet", "2"}, {"--max-wait", "0s"}, {"--wait-share", "0"}} {
+		args := append([]string{"measure", "--model", "MobileNetV2", "--ort-lib", missing}, bad...)
+		if _, _, err := run(t, args...); err == nil || !strings.Contains(err.Error(), bad[0]) {
+			t.Errorf("%v: error %v, want one naming %s", bad, err, bad[0])
+		}
+	}
 }
 
 // TestProfileValidateFleet runs the whole local-device workflow on the
@@ -77,17 +83,46 @@ func TestMeasureWithoutLibrary(t *testing.T) {
 func TestProfileValidateFleet(t *testing.T) {
 	orttest.Runtime(t)
 	dir := t.TempDir()
-	fast := []string{"--runs", "3", "--warmup", "1", "--min-time-ms", "0"}
-	out, _, err := run(t, append([]string{"measure", "--space", "fbnet", "--choice", fbnetChoice(t), "--json", "--clock", "cpu"}, fast...)...)
+	// The quiet gate is tried once, on measure, with a short wait: tests
+	// run on a busy machine, and what they check is the flow, not the
+	// numbers.
+	fast := []string{"--runs", "3", "--warmup", "1", "--min-time-ms", "0", "--quiet", "0"}
+	out, _, err := run(t, "measure", "--space", "fbnet", "--choice", fbnetChoice(t), "--json", "--clock", "cpu",
+		"--runs", "3", "--warmup", "1", "--min-time-ms", "0", "--max-wait", "1s")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var m struct {
-		Median float64 `json:"median_ms"`
-		Runs   int     `json:"runs"`
+		Median   float64 `json:"median_ms"`
+		Runs     int     `json:"runs"`
+		Slowdown float64 `json:"slowdown"`
 	}
-	if err := json.Unmarshal([]byte(out), &m); err != nil || !(m.Median > 0) || m.Runs != 3 {
+	if err := json.Unmarshal([]byte(out), &m); err != nil || !(m.Median > 0) || m.Runs != 3 || !(m.Slowdown > 0) {
 		t.Fatalf("measure JSON %v: %s", err, out)
+	}
+	// ONNX Runtime's profiler, read per layer: every layer of the network
+	// is listed, and the node times add up to a share of the run.
+	out, _, err = run(t, append([]string{"measure", "--space", "fbnet", "--choice", fbnetChoice(t), "--json", "--ort-profile", filepath.Join(dir, "ort")}, fast...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p struct {
+		Median float64 `json:"median_ms"`
+		File   string  `json:"ort_profile"`
+		Layers []struct {
+			Layer string  `json:"layer"`
+			Ms    float64 `json:"ms"`
+		} `json:"layers"`
+	}
+	if err := json.Unmarshal([]byte(out), &p); err != nil {
+		t.Fatal(err)
+	}
+	sum := 0.0
+	for _, l := range p.Layers {
+		sum += l.Ms
+	}
+	if _, err := os.Stat(p.File); err != nil || len(p.Layers) < 20 || !(sum > 0) || sum > 3*p.Median {
+		t.Errorf("profile %q (%v): %d layers, %g ms of nodes in a %g ms run", p.File, err, len(p.Layers), sum, p.Median)
 	}
 	table := filepath.Join(dir, "local.csv")
 	if out, _, err = run(t, append([]string{"profile", "--space", "fbnet", "--out", table, "--check-samples", "50", "--flush-mb", "1"}, fast...)...); err != nil {
