@@ -6,5 +6,14 @@
 # result. Replace it with a trainer (docs/search.md, command:PROGRAM).
 # Needs fleetnas on PATH (go install ./cmd/fleetnas) or $FLEETNAS.
 set -eu
-macs=$("${FLEETNAS:-fleetnas}" cost --arch "$1" --json | sed -n 's/^ *"macs": *\([0-9]*\).*/\1/p' | head -n 1)
+fn=${FLEETNAS:-fleetnas}
+if ! command -v "$fn" >/dev/null 2>&1; then
+  echo "macs-proxy.sh: $fn not found: put fleetnas on PATH (go install ./cmd/fleetnas) or set FLEETNAS=/path/to/fleetnas" >&2
+  exit 2
+fi
+macs=$("$fn" cost --arch "$1" --json | sed -n 's/^ *"macs": *\([0-9]*\).*/\1/p' | head -n 1)
+if [ -z "$macs" ]; then
+  echo "macs-proxy.sh: no MACs in the output of $fn cost --arch $1 --json" >&2
+  exit 2
+fi
 awk -v m="$macs" 'BEGIN { printf "%.4f\n", 75 + 5 * log(m / 3e8) / log(2) }'
