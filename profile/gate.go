@@ -23,7 +23,7 @@ import (
 // quietGate measures that directly: it times a small reference model (the
 // canary: the body of multihw's first network at 64 px, without the
 // classifier head, whose 5 MB of weights would make it a test of the
-// memory bus; a tenth of a millisecond) before and after every
+// memory bus; 0.035 ms a run on this project's VM) before and after every
 // measurement, and holds measurements back until the canary runs at its
 // quiet speed.
 type quietGate struct {
@@ -45,7 +45,7 @@ type quietGate struct {
 }
 
 const (
-	// canaryRuns runs make one canary timing: a few milliseconds.
+	// canaryRuns runs make one canary timing: well under a millisecond.
 	canaryRuns = 10
 	// canaryBand: the canary's quiet speed is the median of its timings
 	// within this fraction of the fastest, rather than the fastest, which
