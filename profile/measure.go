@@ -5,6 +5,12 @@
 // graph as nn-Meter profiles kernels (Configs, Profile), and a check of
 // such a table against whole-network runs of random networks, with a
 // fitted correction for what an additive table misses (Validate).
+//
+// Every timing goes through a quiet gate (gate.go): on a shared machine,
+// other tenants slow everything down for seconds at a time, which neither
+// the median nor the spread of one measurement shows. Per-layer times of
+// a whole network come from ONNX Runtime's own profiler (LayerTimes).
+// All of it is written here: no Go library profiles ONNX Runtime.
 package profile
 
 import (
