@@ -147,8 +147,11 @@ func (g *quietGate) quiet(ms float64) bool { return ms <= g.QuietMs()*(1+g.opt.Q
 
 // budget is how long the gate may still wait: WaitShare times the time
 // spent measuring so far, less what it has waited already, and at most
-// MaxWait.
+// MaxWait (just MaxWait for a negative WaitShare).
 func (g *quietGate) budget() time.Duration {
+	if g.opt.WaitShare < 0 {
+		return g.opt.MaxWait
+	}
 	busy := time.Since(g.start) - g.Waited
 	return min(g.opt.MaxWait, time.Duration(g.opt.WaitShare*float64(busy))-g.Waited)
 }

@@ -70,10 +70,12 @@ type Options struct {
 	// model (ort.Options.ProfilePrefix); Timing.ProfileFile names the
 	// file and LayerTimes reads it per layer.
 	ProfilePrefix string
-	// WaitShare bounds all the waiting: at any time, the gate has waited
-	// at most this many times the time spent measuring (0: 1, so that a
-	// busy machine at most doubles a profile's time; what was measured
-	// while slowed is measured again at the end if the budget allows).
+	// WaitShare bounds all the waiting of Profile and Validate: at any
+	// time, the gate has waited at most this many times the time spent
+	// measuring (0: 1, so that a busy machine at most doubles a profile's
+	// time; what was measured while slowed is measured again at the end
+	// if the budget allows). Measure, one model, has no measuring time
+	// to earn a budget with: only MaxWait bounds its wait.
 	WaitShare float64
 }
 
@@ -136,16 +138,16 @@ type Timing struct {
 // (allocating and faulting in 64 MiB per block would dominate a profile
 // of small blocks) and one quiet gate.
 type timer struct {
-	opt  Options
 	fl   cacheFlusher
 	gate *quietGate // nil when Options.Quiet < 0
 }
 
-// newTimer applies opt's defaults and, unless the gate is off, loads and
-// calibrates the gate's reference model (ort.Init must have succeeded).
+// newTimer loads and calibrates the gate's reference model with opt's
+// threads, clock and gate settings, unless the gate is off (ort.Init
+// must have succeeded).
 func newTimer(opt Options) (*timer, error) {
 	opt = opt.withDefaults()
-	t := &timer{opt: opt}
+	t := &timer{}
 	if opt.Quiet > 0 {
 		g, err := newQuietGate(opt)
 		if err != nil {
@@ -170,7 +172,7 @@ func (t *timer) gateSummary(slowed, timings, remeasured int) string {
 		return "no quiet gate"
 	}
 	return fmt.Sprintf("quiet gate %.0f%% (%d timings taken again, %d of %d still slowed, %.0f s waited)",
-		100*t.opt.Quiet, remeasured, slowed, timings, t.gate.Waited.Seconds())
+		100*t.gate.opt.Quiet, remeasured, slowed, timings, t.gate.Waited.Seconds())
 }
 
 // judge judges a canary timing against the current quiet speed.
@@ -187,25 +189,21 @@ func (t *timer) judge(tm *Timing) {
 // (ort.Init must have succeeded) and times it, behind the quiet gate
 // unless opt.Quiet < 0 (calibrating the gate takes about half a second).
 func Measure(g *arch.Graph, w *onnx.Weights, opt Options) (Timing, error) {
-	if opt.WaitShare == 0 {
-		// One measurement has no measuring time to earn a budget with:
-		// only MaxWait bounds its wait.
-		opt.WaitShare = 1e6
-	}
+	opt.WaitShare = -1 // see Options.WaitShare
 	t, err := newTimer(opt)
 	if err != nil {
 		return Timing{}, err
 	}
 	defer t.Close()
-	return t.measure(g, w)
+	return t.measure(g, w, opt)
 }
 
 // measure times one model: up to 1+Retries timings, each behind the
 // gate, until one is neither noisy nor slowed; of several, it keeps the
 // best (not slowed first, then the lowest median: other work only ever
 // adds time).
-func (t *timer) measure(g *arch.Graph, w *onnx.Weights) (Timing, error) {
-	opt := t.opt
+func (t *timer) measure(g *arch.Graph, w *onnx.Weights, opt Options) (Timing, error) {
+	opt = opt.withDefaults()
 	if w == nil {
 		w = onnx.GraphWeights(g, opt.Seed)
 	}
@@ -218,7 +216,7 @@ func (t *timer) measure(g *arch.Graph, w *onnx.Weights) (Timing, error) {
 	if err != nil {
 		return Timing{}, err
 	}
-	best, err := t.timeModel(s)
+	best, err := t.timeModel(s, opt)
 	if cerr := s.Close(); err == nil && cerr != nil {
 		err = cerr
 	}
@@ -227,8 +225,7 @@ func (t *timer) measure(g *arch.Graph, w *onnx.Weights) (Timing, error) {
 }
 
 // timeModel times a loaded model as measure describes.
-func (t *timer) timeModel(s *ort.Session) (Timing, error) {
-	opt := t.opt
+func (t *timer) timeModel(s *ort.Session, opt Options) (Timing, error) {
 	var err error
 	r := rand.New(rand.NewPCG(opt.Seed, 0x696e707574)) // "input"
 	for i, in := 0, s.Input(); i < len(in); i++ {
@@ -261,7 +258,7 @@ func (t *timer) timeModel(s *ort.Session) (Timing, error) {
 			cur.canaryMs = max(c1, c2)
 			t.judge(&cur)
 		}
-		if attempt == 0 || cur.Slowed != best.Slowed && !cur.Slowed || cur.Slowed == best.Slowed && cur.MedianMs < best.MedianMs {
+		if attempt == 0 || better(cur, best) {
 			best = cur
 		}
 		if !cur.Slowed && !cur.Noisy() {
@@ -269,6 +266,64 @@ func (t *timer) timeModel(s *ort.Session) (Timing, error) {
 		}
 	}
 	return best, nil
+}
+
+// better reports whether timing a is to be kept rather than b: not
+// slowed first, then the lower median (other work only ever adds time).
+func better(a, b Timing) bool {
+	if a.Slowed != b.Slowed {
+		return !a.Slowed
+	}
+	return a.MedianMs < b.MedianMs
+}
+
+// job is one model for measureAll.
+type job struct {
+	what string // for errors: "profiling <signature>"
+	g    *arch.Graph
+	opt  Options
+	t    Timing
+}
+
+// measureAll times every job, then once more each one the gate now
+// judges slowed (its idea of quiet improves as it sees more of the
+// machine), keeping the better timing. progress, if not nil, is called
+// after each timing; the total grows by the timings taken again, whose
+// number it returns.
+func (t *timer) measureAll(jobs []job, progress func(done, total int)) (int, error) {
+	done, total := 0, len(jobs)
+	run := func(j *job) error {
+		m, err := t.measure(j.g, nil, j.opt)
+		if err != nil {
+			return fmt.Errorf("%s: %w", j.what, err)
+		}
+		if j.t.Runs == 0 || better(m, j.t) {
+			j.t = m
+		}
+		done++
+		if progress != nil {
+			progress(done, total)
+		}
+		return nil
+	}
+	for i := range jobs {
+		if err := run(&jobs[i]); err != nil {
+			return 0, err
+		}
+	}
+	var again []int
+	for i := range jobs {
+		if t.judge(&jobs[i].t); jobs[i].t.Slowed {
+			again = append(again, i)
+		}
+	}
+	total += len(again)
+	for _, i := range again {
+		if err := run(&jobs[i]); err != nil {
+			return 0, err
+		}
+	}
+	return len(again), nil
 }
 
 // timeSession times a loaded session: a first batch of MinRuns says how

@@ -110,24 +110,18 @@ func Profile(name, description string, configs []Config, method Method, opt Opti
 	}
 	rep := ProfileReport{LoadBefore: LoadAverage()}
 	start := time.Now()
+	opt = opt.withDefaults()
 	tm, err := newTimer(opt)
 	if err != nil {
 		return nil, rep, err
 	}
 	defer tm.Close()
-	opt = tm.opt
 	// The jobs: the overhead, the lead-ins (context method) and the
 	// blocks. The overhead is timed with many runs: it is small and sets
 	// the constant of every prediction.
-	type job struct {
-		what string
-		g    *arch.Graph
-		opt  Options
-		t    Timing
-	}
 	oOpt := opt
 	oOpt.MinRuns, oOpt.MaxRuns = max(opt.MinRuns, 200), max(opt.MaxRuns, 2000)
-	jobs := []job{{what: "the per-run overhead", g: overheadGraph(), opt: oOpt}}
+	jobs := []job{{what: "timing the per-run overhead", g: overheadGraph(), opt: oOpt}}
 	lead := map[arch.Shape]int{} // lead-in job per input shape
 	blockJob := make([]int, len(configs))
 	for i, c := range configs {
@@ -136,50 +130,16 @@ func Profile(name, description string, configs []Config, method Method, opt Opti
 			in := c.Graph.Tensors[0]
 			if _, ok := lead[in]; !ok {
 				lead[in] = len(jobs)
-				jobs = append(jobs, job{what: "the lead-in on " + in.String(), g: withTail(leadIn(in, nil)), opt: opt})
+				jobs = append(jobs, job{what: "timing the lead-in on " + in.String(), g: withTail(leadIn(in, nil)), opt: opt})
 			}
 			g = withTail(leadIn(in, c.Graph))
 		}
 		blockJob[i] = len(jobs)
-		jobs = append(jobs, job{what: c.Signature.String(), g: g, opt: opt})
+		jobs = append(jobs, job{what: "profiling " + c.Signature.String(), g: g, opt: opt})
 	}
-	total := len(jobs)
-	run := func(j *job, done int) error {
-		tm.opt = j.opt
-		t, err := tm.measure(j.g, nil)
-		tm.opt = opt
-		if err != nil {
-			return fmt.Errorf("profiling %s: %w", j.what, err)
-		}
-		j.t = t
-		if progress != nil {
-			progress(done, total)
-		}
-		return nil
+	if rep.Remeasured, err = tm.measureAll(jobs, progress); err != nil {
+		return nil, rep, err
 	}
-	for i := range jobs {
-		if err := run(&jobs[i], i+1); err != nil {
-			return nil, rep, err
-		}
-	}
-	var again []int
-	for i := range jobs {
-		if tm.judge(&jobs[i].t); jobs[i].t.Slowed {
-			again = append(again, i)
-		}
-	}
-	total += len(again)
-	for k, i := range again {
-		old := jobs[i].t
-		if err := run(&jobs[i], len(jobs)+k+1); err != nil {
-			return nil, rep, err
-		}
-		if better := jobs[i].t; !(better.Slowed && old.MedianMs < better.MedianMs) {
-			continue
-		}
-		jobs[i].t = old // both slowed: the lower one is nearer the quiet time
-	}
-	rep.Remeasured = len(again)
 	rep.OverheadMs = jobs[0].t.MedianMs
 	entries := make([]float64, len(configs))
 	for i, c := range configs {
@@ -246,7 +206,7 @@ const tailChannels = 8
 func withTail(g *arch.Graph) *arch.Graph {
 	last := len(g.Tensors) - 1
 	s := g.Tensors[last]
-	out := tailShape()
+	out := arch.Shape{H: 1, W: 1, C: tailChannels}
 	tail := arch.Layer{Block: len(g.Network.Blocks) - 1, Name: "tail", Part: "tail", Op: arch.OpConv, Kernel: 1, Stride: max(s.H, s.W), Groups: 1,
 		Activation: arch.Identity, In: s, Out: out, Inputs: []int{last}, Output: last + 1}
 	t := *g
@@ -255,5 +215,3 @@ func withTail(g *arch.Graph) *arch.Graph {
 	t.BlockOut = append(append([]int(nil), g.BlockOut[:len(g.BlockOut)-1]...), last+1)
 	return &t
 }
-
-func tailShape() arch.Shape { return arch.Shape{H: 1, W: 1, C: tailChannels} }

@@ -119,7 +119,7 @@ func Validate(t *lut.Table, sp space.Space, res, n int, seed uint64, opt Options
 	defer tm.Close()
 	pred, meas := make([]float64, n), make([]float64, n)
 	nets := make([]*latency.Net, n)
-	times := make([]Timing, n)
+	jobs := make([]job, n)
 	for i, c := range space.Sample(sp, n, seed) {
 		net, err := latency.FromSpace(sp, c, res)
 		if err != nil {
@@ -129,41 +129,13 @@ func Validate(t *lut.Table, sp space.Space, res, n int, seed uint64, opt Options
 			return nil, fmt.Errorf("table %s cannot price %s: %w", t.Name, net.Key, err)
 		}
 		nets[i] = net
+		jobs[i] = job{what: "measuring " + net.Key, g: net.Graph, opt: opt}
 	}
-	// As in Profile: every network the gate would now judge slowed is
-	// measured again once, keeping the better timing.
-	total := n
-	measure := func(i, done int) error {
-		m, err := tm.measure(nets[i].Graph, nil)
-		if err != nil {
-			return fmt.Errorf("measuring %s: %w", nets[i].Key, err)
-		}
-		if times[i].Runs == 0 || !(m.Slowed && times[i].MedianMs < m.MedianMs) {
-			times[i] = m
-		}
-		if progress != nil {
-			progress(done, total)
-		}
-		return nil
+	if rep.Remeasured, err = tm.measureAll(jobs, progress); err != nil {
+		return nil, err
 	}
-	for i := range nets {
-		if err := measure(i, i+1); err != nil {
-			return nil, err
-		}
-	}
-	var again []int
-	for i := range times {
-		if tm.judge(&times[i]); times[i].Slowed {
-			again = append(again, i)
-		}
-	}
-	total += len(again)
-	for k, i := range again {
-		if err := measure(i, n+k+1); err != nil {
-			return nil, err
-		}
-	}
-	for i, m := range times {
+	for i, j := range jobs {
+		m := j.t
 		if m.Noisy() {
 			rep.Noisy++
 		}
@@ -173,7 +145,6 @@ func Validate(t *lut.Table, sp space.Space, res, n int, seed uint64, opt Options
 		meas[i] = m.MedianMs
 		rep.Rows = append(rep.Rows, Row{Network: nets[i].Key, PredictedMs: pred[i], Summary: m.Summary, Slowdown: m.Slowdown, Slowed: m.Slowed})
 	}
-	rep.Remeasured = len(again)
 	if tm.gate != nil {
 		rep.WaitSeconds = tm.gate.Waited.Seconds()
 	}

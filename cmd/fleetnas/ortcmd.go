@@ -249,7 +249,6 @@ When ONNX Runtime is missing, measuring says how to install it:
 				return err
 			}
 			load := profile.LoadAverage()
-			opt.WaitShare = 0 // one measurement: only --max-wait bounds the wait
 			opt.ProfilePrefix = ortProfile
 			t, err := profile.Measure(g, nil, opt)
 			if err != nil {
