@@ -11,10 +11,17 @@ import (
 )
 
 func main() {
-	if err := newRoot(os.Stdout, os.Stderr).Execute(); err != nil {
+	if err := execute(newRoot(os.Stdout, os.Stderr)); err != nil {
 		fmt.Fprintln(os.Stderr, "fleetnas:", err)
 		os.Exit(1)
 	}
+}
+
+// execute runs the command line and returns its error with the settings
+// it names translated into the flags that set them.
+func execute(root *cobra.Command) error {
+	cmd, err := root.ExecuteC()
+	return flagErrors(cmd, err)
 }
 
 // newRoot builds the command tree writing to the given streams; tests run

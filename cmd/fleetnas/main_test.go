@@ -20,7 +20,7 @@ func run(t *testing.T, args ...string) (string, string, error) {
 	var out, errb bytes.Buffer
 	root := newRoot(&out, &errb)
 	root.SetArgs(args)
-	err := root.Execute()
+	err := execute(root)
 	return out.String(), errb.String(), err
 }
 
