@@ -57,27 +57,27 @@ func tunasScaleFilters(filters int, multiplier float64, base int) int {
 func newMNV3Like() Space {
 	s := &mnv3Like{mobileGrammar: mobileGrammar{space: "mnv3like", description: "TuNAS MobileNetV3-like space (Bender et al. 2020): per-block widths, kernel 3/5/7, expansion 1-6, optional SE, hard-swish in later stages, skippable layers"}}
 	g := &s.mobileGrammar
-	s.stemWidth = g.decide("stem/width", mobileWidths(16, tunasScaleFilters))
+	s.stemWidth = g.decideWidths("stem/width", mobileWidths(16, tunasScaleFilters))
 	s.stemKernel = g.decide("stem/kernel", []string{"conv3", "conv5"})
 	s.stemSep = g.decide("stem/sep", []string{"skip", "sep3", "sep5", "sep7"})
 	g.segment("stem", "<width>:<conv3|conv5>,<skip|sep3|sep5|sep7>", s.stemWidth, "", s.stemKernel, s.stemSep)
 	kernels, exps := []int{3, 5, 7}, []int{1, 2, 3, 4, 5, 6}
-	first, _ := mobileOpChoices(kernels, exps, true, false)
-	optional, _ := mobileOpChoices(kernels, exps, true, true)
+	first := mobileOpChoices(kernels, exps, true, false)
+	optional := mobileOpChoices(kernels, exps, true, true)
 	strides := [5]int{2, 2, 2, 1, 2}
 	for i, base := range [5]int{16, 32, 64, 128, 256} {
 		name := fmt.Sprintf("stage%d", i+1)
 		st := mobileStage{stride: strides[i]}
-		st.width = g.decide(name+"/width", mobileWidths(base, tunasScaleFilters))
-		st.layers = append(st.layers, g.decide(name+"/layer1", first))
+		st.width = g.decideWidths(name+"/width", mobileWidths(base, tunasScaleFilters))
+		st.layers = append(st.layers, g.decideOps(name+"/layer1", first))
 		for j := 2; j <= 4; j++ {
-			st.layers = append(st.layers, g.decide(fmt.Sprintf("%s/layer%d", name, j), optional))
+			st.layers = append(st.layers, g.decideOps(fmt.Sprintf("%s/layer%d", name, j), optional))
 		}
 		s.stages = append(s.stages, st)
 		g.segment(name, "<width>:<op>,<op>,<op>,<op>", st.width, "", st.layers...)
 	}
-	s.headConv = g.decide("head/conv", mobileWidths(512, tunasScaleFilters))
-	s.headFinal = g.decide("head/final", mobileWidths(1024, tunasScaleFilters))
+	s.headConv = g.decideWidths("head/conv", mobileWidths(512, tunasScaleFilters))
+	s.headFinal = g.decideWidths("head/final", mobileWidths(1024, tunasScaleFilters))
 	g.segment("head", "head:<width>,<width>", -1, "head", s.headConv, s.headFinal)
 	return s
 }
@@ -105,18 +105,18 @@ func (s *mnv3Like) Network(choice []int, opt Options) (*arch.Network, error) {
 			act = arch.HSwish
 		}
 		for j, d := range st.layers {
-			op, ok := parseMobileOp(s.decisions[d].Choices[choice[d]])
-			if !ok || op.skip {
+			op := s.op(d, choice)
+			if op.Skip {
 				continue
 			}
-			b := arch.Block{Type: arch.IBN, Kernel: op.kernel, Stride: 1, Filters: w, Activation: act,
-				Expansion: float64(op.expansion), Residual: arch.Bool(j > 0)}
+			b := arch.Block{Type: arch.IBN, Kernel: op.Kernel, Stride: 1, Filters: w, Activation: act,
+				Expansion: float64(op.Expansion), Residual: arch.Bool(j > 0)}
 			if j == 0 {
 				b.Stride = st.stride
 			}
 			// TuNAS always builds the 1x1 expand conv, also at expansion 1;
 			// arch drops it there unless told otherwise.
-			b.ExpandAlways = op.expansion == 1
+			b.ExpandAlways = op.Expansion == 1
 			if op.se {
 				b.SERatio, b.SEGate = 0.25, arch.Sigmoid
 			}

@@ -2,6 +2,7 @@ package space
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -60,40 +61,57 @@ func mobileWidthMultipliers() [7]float64 { return [7]float64{0.5, 0.625, 0.75, 1
 //	32:skip/32:k3e3,skip,skip,skip/64:k5e6,k3e2,k3e2,skip/128:k5e6,k3e4,k3e3,k3e3/128:k3e6,k3e3,skip,skip/160:k3e6,k5e4,k3e5,k5e4
 type multiHW struct {
 	mobileGrammar
-	stemWidth, stemSep int
-	stages             []mobileStage
+	// structure holds the decisions by role with their typed choices;
+	// Network builds from it alone, so what Structure tells a caller is
+	// what Network builds.
+	structure MobileStructure
 }
 
-// mobileStage records, for one stage, which decisions choose its width and
-// its layers, and the stride of its first layer.
+// mobileStage records, for one stage of mnv3like, proxyless or ofa, which
+// decisions choose its width and its layers, and the stride of its first
+// layer. (multihw exports the same facts typed, as a MobileStage.)
 type mobileStage struct {
 	stride int
-	width  int   // decision index
+	width  int   // decision index; -1 when the space fixes the width
 	layers []int // decision indices
 }
 
 func newMultiHW() Space {
 	s := &multiHW{mobileGrammar: mobileGrammar{space: "multihw", description: "multi-hardware MobileNet space of Chu et al. 2020 (ReLU, no SE, k3/k5, per-stage widths), reconstructed so that MobileNet-MultiHW-AVG and -MAX are members"}}
 	g := &s.mobileGrammar
-	s.stemWidth = g.decide("stem/width", mobileWidths(16, arch.ScaleFilters))
-	s.stemSep = g.decide("stem/sep", []string{"skip", "sep3"})
-	g.segment("stem", "<width>:<skip|sep3>", s.stemWidth, "", s.stemSep)
-	first, _ := mobileOpChoices([]int{3, 5}, []int{1, 2, 3, 4, 5, 6}, false, false)
-	optional, _ := mobileOpChoices([]int{3, 5}, []int{1, 2, 3, 4, 5, 6}, false, true)
+	m := &s.structure
+	m.StemKernel, m.StemStride, m.SepKernel = 3, 2, 3
+	m.HeadWidth, m.FinalWidth = 960, 1280
+	m.StemWidth = g.widthsOf(g.decideWidths("stem/width", mobileWidths(16, arch.ScaleFilters)))
+	m.StemSep = OneOf[bool]{
+		Decision: g.decide("stem/sep", []string{"skip", fmt.Sprintf("sep%d", m.SepKernel)}),
+		Choices:  []bool{false, true},
+	}
+	g.segment("stem", "<width>:<skip|sep3>", m.StemWidth.Decision, "", m.StemSep.Decision)
+	first := mobileOpChoices([]int{3, 5}, []int{1, 2, 3, 4, 5, 6}, false, false)
+	optional := mobileOpChoices([]int{3, 5}, []int{1, 2, 3, 4, 5, 6}, false, true)
 	strides := [5]int{2, 2, 2, 1, 2}
 	for i, base := range [5]int{16, 32, 64, 128, 256} {
 		name := fmt.Sprintf("stage%d", i+1)
-		st := mobileStage{stride: strides[i]}
-		st.width = g.decide(name+"/width", mobileWidths(base, arch.ScaleFilters))
-		st.layers = append(st.layers, g.decide(name+"/layer1", first))
+		st := MobileStage{Stride: strides[i]}
+		st.Width = g.widthsOf(g.decideWidths(name+"/width", mobileWidths(base, arch.ScaleFilters)))
+		st.Layers = append(st.Layers, g.plainOpsOf(g.decideOps(name+"/layer1", first)))
 		for j := 2; j <= 4; j++ {
-			st.layers = append(st.layers, g.decide(fmt.Sprintf("%s/layer%d", name, j), optional))
+			st.Layers = append(st.Layers, g.plainOpsOf(g.decideOps(fmt.Sprintf("%s/layer%d", name, j), optional)))
 		}
-		s.stages = append(s.stages, st)
-		g.segment(name, "<width>:<op>,<op>,<op>,<op>", st.width, "", st.layers...)
+		layers := make([]int, len(st.Layers))
+		for j, l := range st.Layers {
+			layers[j] = l.Decision
+		}
+		g.segment(name, "<width>:<op>,<op>,<op>,<op>", st.Width.Decision, "", layers...)
+		m.Stages = append(m.Stages, st)
 	}
 	return s
 }
+
+// Structure returns the decisions by role with their typed choices (see
+// MobileStructure), a copy of the structure Network builds from.
+func (s *multiHW) Structure() MobileStructure { return s.structure.clone() }
 
 // Network builds the network of a choice vector; it is validated before
 // it is returned, so a caller never receives one that cannot be lowered.
@@ -102,34 +120,35 @@ func (s *multiHW) Network(choice []int, opt Options) (*arch.Network, error) {
 	if err != nil {
 		return nil, err
 	}
-	stem := s.width(s.stemWidth, choice)
-	blocks := []arch.Block{{Type: arch.Conv, Kernel: 3, Stride: 2, Filters: stem, Activation: arch.ReLU}}
-	if choice[s.stemSep] == 1 {
-		blocks = append(blocks, arch.Block{Type: arch.DWSep, Kernel: 3, Stride: 1, Filters: stem,
+	m := &s.structure
+	stem := m.StemWidth.Value(choice)
+	blocks := []arch.Block{{Type: arch.Conv, Kernel: m.StemKernel, Stride: m.StemStride, Filters: stem, Activation: arch.ReLU}}
+	if m.StemSep.Value(choice) {
+		blocks = append(blocks, arch.Block{Type: arch.DWSep, Kernel: m.SepKernel, Stride: 1, Filters: stem,
 			Activation: arch.ReLU, Residual: arch.Bool(true)})
 	}
-	for _, st := range s.stages {
-		w := s.width(st.width, choice)
-		for j, d := range st.layers {
-			op, ok := parseMobileOp(s.decisions[d].Choices[choice[d]])
-			if !ok || op.skip {
+	for _, st := range m.Stages {
+		w := st.Width.Value(choice)
+		for j, layer := range st.Layers {
+			op := layer.Value(choice)
+			if op.Skip {
 				continue
 			}
 			stride := 1
 			if j == 0 {
-				stride = st.stride
+				stride = st.Stride
 			}
 			// Residual is left to the arch default (stride 1 and equal
 			// widths), which is Model Garden's rule: Multi-MAX's stage-4
 			// first layer (128 -> 128, stride 1) is residual there too.
-			blocks = append(blocks, arch.Block{Type: arch.IBN, Kernel: op.kernel, Stride: stride, Filters: w,
-				Activation: arch.ReLU, Expansion: float64(op.expansion)})
+			blocks = append(blocks, arch.Block{Type: arch.IBN, Kernel: op.Kernel, Stride: stride, Filters: w,
+				Activation: arch.ReLU, Expansion: float64(op.Expansion)})
 		}
 	}
 	blocks = append(blocks,
-		arch.Block{Type: arch.Conv, Kernel: 1, Stride: 1, Filters: 960, Activation: arch.ReLU},
+		arch.Block{Type: arch.Conv, Kernel: 1, Stride: 1, Filters: m.HeadWidth, Activation: arch.ReLU},
 		arch.Block{Type: arch.GlobalPool},
-		arch.Block{Type: arch.Conv, Kernel: 1, Stride: 1, Filters: 1280, Activation: arch.ReLU},
+		arch.Block{Type: arch.Conv, Kernel: 1, Stride: 1, Filters: m.FinalWidth, Activation: arch.ReLU},
 		arch.Block{Type: arch.FC, Filters: classes})
 	return mobileNetwork(s.Name(), str, res, blocks)
 }
@@ -147,6 +166,12 @@ type mobileGrammar struct {
 	decisions   []Decision
 	index       []map[string]int // per decision: choice name -> index
 	segments    []mobileSegment
+	// widths and ops hold, per decision, the typed value of each choice
+	// of a width or an op decision (nil for other decisions). Networks
+	// are built from these values and the choice names are written from
+	// them, so that no name is ever parsed back into a value.
+	widths [][]int
+	ops    [][]mobileOp
 }
 
 // mobileSegment is one "/"-separated part of a canonical string.
@@ -194,7 +219,51 @@ func (g *mobileGrammar) decide(name string, choices []string) int {
 	}
 	g.decisions = append(g.decisions, Decision{Name: name, Choices: append([]string(nil), choices...)})
 	g.index = append(g.index, idx)
+	g.widths = append(g.widths, nil)
+	g.ops = append(g.ops, nil)
 	return len(g.decisions) - 1
+}
+
+// decideWidths appends a decision among channel counts, each choice named
+// by its count in decimal, and returns its index.
+func (g *mobileGrammar) decideWidths(name string, widths []int) int {
+	names := make([]string, len(widths))
+	for i, w := range widths {
+		names[i] = strconv.Itoa(w)
+	}
+	d := g.decide(name, names)
+	g.widths[d] = slices.Clone(widths)
+	return d
+}
+
+// decideOps appends a decision among ops, each choice named by its
+// String, and returns its index.
+func (g *mobileGrammar) decideOps(name string, ops []mobileOp) int {
+	names := make([]string, len(ops))
+	for i, o := range ops {
+		names[i] = o.String()
+	}
+	d := g.decide(name, names)
+	g.ops[d] = slices.Clone(ops)
+	return d
+}
+
+// widthsOf returns width decision d typed.
+func (g *mobileGrammar) widthsOf(d int) OneOf[int] {
+	return OneOf[int]{Decision: d, Choices: slices.Clone(g.widths[d])}
+}
+
+// plainOpsOf returns op decision d typed, for a space whose ops have no
+// squeeze-excite (MobileOp has no place for it).
+func (g *mobileGrammar) plainOpsOf(d int) OneOf[MobileOp] {
+	ops := make([]MobileOp, len(g.ops[d]))
+	for i, o := range g.ops[d] {
+		if o.se {
+			panic(fmt.Sprintf("space %s: decision %s has a squeeze-excite op, which MobileOp cannot hold", g.space, g.decisions[d].Name))
+		}
+		ops[i] = o.MobileOp
+	}
+	return OneOf[MobileOp]{Decision: d, Choices: ops}
 }
 
 // segment appends a segment of the canonical string.
@@ -314,19 +383,17 @@ func (g *mobileGrammar) token(d int, tok string) (int, error) {
 	return 0, fmt.Errorf("%s: %s: got %q, expected one of %s%s", g.space, dec.Name, tok, strings.Join(dec.Choices, ", "), hint)
 }
 
-// width returns the channel count named by width decision d.
-func (g *mobileGrammar) width(d int, choice []int) int {
-	w, err := strconv.Atoi(g.decisions[d].Choices[choice[d]])
-	if err != nil {
-		panic(fmt.Sprintf("space %s: width decision %s has a non-numeric choice", g.space, g.decisions[d].Name))
-	}
-	return w
-}
+// width returns the channel count a choice vector picks for width
+// decision d.
+func (g *mobileGrammar) width(d int, choice []int) int { return g.widths[d][choice[d]] }
+
+// op returns the op a choice vector picks for op decision d.
+func (g *mobileGrammar) op(d int, choice []int) mobileOp { return g.ops[d][choice[d]] }
 
 // mobileWidths lists the distinct widths a base width takes under TuNAS's
 // multipliers, ascending, rounded with the given function (divisor 8).
-func mobileWidths(base int, round func(int, float64, int) int) []string {
-	var out []string
+func mobileWidths(base int, round func(int, float64, int) int) []int {
+	var out []int
 	last := 0
 	for _, m := range mobileWidthMultipliers() {
 		w := round(base, m, 8)
@@ -336,70 +403,45 @@ func mobileWidths(base int, round func(int, float64, int) int) []string {
 		if w < last {
 			panic(fmt.Sprintf("width rounding of %d is not monotonic", base))
 		}
-		out = append(out, strconv.Itoa(w))
+		out = append(out, w)
 		last = w
 	}
 	return out
 }
 
-// mobileOp is one inverted-bottleneck choice, or a skipped layer.
+// mobileOp is one op choice of a MobileNet-style space: a MobileOp, with
+// squeeze-excite on or off (mnv3like offers both).
 type mobileOp struct {
-	skip      bool
-	kernel    int
-	expansion int
-	se        bool
+	MobileOp
+	se bool
 }
 
+// String is the op's choice name: MobileOp's, with an "se" suffix when
+// squeeze-excite is on (k5e3se).
 func (o mobileOp) String() string {
-	if o.skip {
-		return "skip"
-	}
-	s := fmt.Sprintf("k%de%d", o.kernel, o.expansion)
 	if o.se {
-		s += "se"
+		return o.MobileOp.String() + "se"
 	}
-	return s
+	return o.MobileOp.String()
 }
 
 // mobileOpChoices lists the ops over kernels x expansions (x SE off/on
-// when withSE), with "skip" first when skippable.
-func mobileOpChoices(kernels, expansions []int, withSE, skippable bool) ([]string, []mobileOp) {
+// when withSE), with a skip first when skippable.
+func mobileOpChoices(kernels, expansions []int, withSE, skippable bool) []mobileOp {
 	var ops []mobileOp
 	if skippable {
-		ops = append(ops, mobileOp{skip: true})
+		ops = append(ops, mobileOp{MobileOp: MobileOp{Skip: true}})
 	}
 	for _, k := range kernels {
 		for _, e := range expansions {
-			ops = append(ops, mobileOp{kernel: k, expansion: e})
+			o := MobileOp{Kernel: k, Expansion: e}
+			ops = append(ops, mobileOp{MobileOp: o})
 			if withSE {
-				ops = append(ops, mobileOp{kernel: k, expansion: e, se: true})
+				ops = append(ops, mobileOp{MobileOp: o, se: true})
 			}
 		}
 	}
-	names := make([]string, len(ops))
-	for i, o := range ops {
-		names[i] = o.String()
-	}
-	return names, ops
-}
-
-// parseMobileOp reads an op name written by mobileOp.String. The grammar
-// has already checked the name against the decision's choices.
-func parseMobileOp(s string) (mobileOp, bool) {
-	if s == "skip" {
-		return mobileOp{skip: true}, true
-	}
-	var o mobileOp
-	rest, se := strings.CutSuffix(s, "se")
-	o.se = se
-	k, e, ok := strings.Cut(strings.TrimPrefix(rest, "k"), "e")
-	if !ok || !strings.HasPrefix(rest, "k") {
-		return o, false
-	}
-	var err1, err2 error
-	o.kernel, err1 = strconv.Atoi(k)
-	o.expansion, err2 = strconv.Atoi(e)
-	return o, err1 == nil && err2 == nil
+	return ops
 }
 
 // mobileNetwork assembles and validates a network, so that a space never

@@ -38,8 +38,8 @@ var (
 func newOFA() Space {
 	s := &ofa{mobileGrammar: mobileGrammar{space: "ofa", description: "Once-for-All MobileNetV3 space at width 1.2 (Cai et al. 2020): depth 2-4, kernel 3/5/7, expansion 3/4/6; priced by the Note10 tables"}}
 	g := &s.mobileGrammar
-	mandatory, _ := mobileOpChoices([]int{3, 5, 7}, []int{3, 4, 6}, false, false)
-	optional, _ := mobileOpChoices([]int{3, 5, 7}, []int{3, 4, 6}, false, true)
+	mandatory := mobileOpChoices([]int{3, 5, 7}, []int{3, 4, 6}, false, false)
+	optional := mobileOpChoices([]int{3, 5, 7}, []int{3, 4, 6}, false, true)
 	for i := range ofaWidths {
 		name := fmt.Sprintf("stage%d", i+1)
 		st := mobileStage{stride: ofaStrides[i], width: -1}
@@ -48,7 +48,7 @@ func newOFA() Space {
 			if j > 2 {
 				ch = optional
 			}
-			st.layers = append(st.layers, g.decide(fmt.Sprintf("%s/layer%d", name, j), ch))
+			st.layers = append(st.layers, g.decideOps(fmt.Sprintf("%s/layer%d", name, j), ch))
 		}
 		g.segment(name, "<op>,<op>,<op>,<op>", -1, "", st.layers...)
 		s.stages = append(s.stages, st)
@@ -69,11 +69,11 @@ func (s *ofa) Network(choice []int, opt Options) (*arch.Network, error) {
 	}
 	for i, st := range s.stages {
 		for j, d := range st.layers {
-			op, ok := parseMobileOp(s.decisions[d].Choices[choice[d]])
-			if !ok || op.skip {
+			op := s.op(d, choice)
+			if op.Skip {
 				continue
 			}
-			b := arch.Block{Type: arch.IBN, Kernel: op.kernel, Filters: ofaWidths[i], Activation: arch.ReLU, Expansion: float64(op.expansion)}
+			b := arch.Block{Type: arch.IBN, Kernel: op.Kernel, Filters: ofaWidths[i], Activation: arch.ReLU, Expansion: float64(op.Expansion)}
 			if j == 0 {
 				b.Stride = st.stride
 			}

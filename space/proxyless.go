@@ -40,17 +40,17 @@ type proxyless struct {
 func newProxyless() Space {
 	s := &proxyless{mobileGrammar: mobileGrammar{space: "proxyless", description: "ProxylessNAS mobile space (Cai et al. 2019): 21 MBConv layers, kernel 3/5/7, expansion 3/6, skippable non-first layers, ReLU6"}}
 	g := &s.mobileGrammar
-	first, _ := mobileOpChoices([]int{3, 5, 7}, []int{3, 6}, false, false)
-	optional, _ := mobileOpChoices([]int{3, 5, 7}, []int{3, 6}, false, true)
+	first := mobileOpChoices([]int{3, 5, 7}, []int{3, 6}, false, false)
+	optional := mobileOpChoices([]int{3, 5, 7}, []int{3, 6}, false, true)
 	widths := [6]int{24, 40, 80, 96, 192, 320}
 	counts := [6]int{4, 4, 4, 4, 4, 1}
 	strides := [6]int{2, 2, 2, 1, 2, 1}
 	for i := range widths {
 		name := fmt.Sprintf("stage%d", i+1)
 		st := mobileStage{stride: strides[i], width: -1}
-		st.layers = append(st.layers, g.decide(name+"/layer1", first))
+		st.layers = append(st.layers, g.decideOps(name+"/layer1", first))
 		for j := 2; j <= counts[i]; j++ {
-			st.layers = append(st.layers, g.decide(fmt.Sprintf("%s/layer%d", name, j), optional))
+			st.layers = append(st.layers, g.decideOps(fmt.Sprintf("%s/layer%d", name, j), optional))
 		}
 		shape := strings.TrimSuffix(strings.Repeat("<op>,", counts[i]), ",")
 		g.segment(name, shape, -1, "", st.layers...)
@@ -76,8 +76,8 @@ func (s *proxyless) Network(choice []int, opt Options) (*arch.Network, error) {
 	}
 	for i, st := range s.stages {
 		for j, d := range st.layers {
-			op, ok := parseMobileOp(s.decisions[d].Choices[choice[d]])
-			if !ok || op.skip {
+			op := s.op(d, choice)
+			if op.Skip {
 				continue
 			}
 			stride := 1
@@ -86,8 +86,8 @@ func (s *proxyless) Network(choice []int, opt Options) (*arch.Network, error) {
 			}
 			// The identity shortcut of ProxylessNAS (stride 1 and equal
 			// widths) is the arch default residual rule.
-			blocks = append(blocks, arch.Block{Type: arch.IBN, Kernel: op.kernel, Stride: stride, Filters: s.widths[i],
-				Activation: arch.ReLU6, Expansion: float64(op.expansion)})
+			blocks = append(blocks, arch.Block{Type: arch.IBN, Kernel: op.Kernel, Stride: stride, Filters: s.widths[i],
+				Activation: arch.ReLU6, Expansion: float64(op.Expansion)})
 		}
 	}
 	blocks = append(blocks,

@@ -97,9 +97,14 @@ func Build(net *arch.Network, resolution int, seed uint64) (*Model, error) {
 				in.Init(r)
 			}
 		}
+		lps, err := paramsWithRoles(i, layers)
+		if err != nil {
+			return nil, fmt.Errorf("layer %s (%s): %w", l.Name, l.Op, err)
+		}
 		c := &chain{layers: layers}
 		m.ops = append(m.ops, c)
 		m.params = append(m.params, c.params()...)
+		m.layerParams = append(m.layerParams, lps...)
 	}
 	return m, nil
 }

@@ -24,6 +24,9 @@ type Model struct {
 	Graph  *arch.Graph
 	ops    []op
 	params []*nn.Param
+	// layerParams holds params with their layers and roles, set by Build
+	// from the nn layers that hold them.
+	layerParams []LayerParam
 	// acts holds the forward tensors of the last batch, by tensor id.
 	acts []*nn.Tensor
 }
