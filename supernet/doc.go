@@ -6,10 +6,10 @@
 // # Weight sharing by gather and scatter
 //
 // A Supernet keeps one full-size tensor per structural slot of the space
-// (the stem conv, each stage layer's expand conv, its depthwise conv per
-// kernel size, its projection, the head convs, the classifier, and the
-// batch-norm scale and shift after each of them), sized for the widest
-// choice: the largest width and the largest expansion. A candidate network
+// (the stem conv, each stage layer's expand conv, its depthwise conv, its
+// projection, the head convs, the classifier, and the batch-norm scale and
+// shift after each of them), sized for the widest choice: the largest
+// width, the largest expansion and the largest kernel. A candidate network
 // (one choice vector) is built as an ordinary train.Model; before it runs,
 // Gather copies into each of its parameters the leading sub-block of the
 // matching shared tensor (the first in' input and out' output channels of
@@ -32,10 +32,21 @@
 // (Fashion-MNIST, 300 steps of candidates drawing expansion 1 at random:
 // 22% training accuracy with separate weights, 44% shared).
 //
+// # Slots and names
+//
+// The supernet finds its slots from typed structure, never from names: the
+// space's space.MobileStructure says which decision chooses each width,
+// the stem's separable conv and each stage layer, and what every choice
+// means (a channel count, skip, or a kernel and an expansion); train.Build
+// says, for each parameter of a candidate, the lowered layer it belongs
+// to and its train.Role (weight, bias, batch-norm scale or shift).
+//
 // Slots are named after where they sit, e.g. "stem.conv", "stem.sep.project",
-// "stage3.layer2.expand", "stage3.layer2.dw5", "head.conv1", "head.fc";
-// a shared parameter is the slot name followed by "w", "b", "bn.gamma" or
-// "bn.beta", the suffixes train.Build uses.
+// "stage3.layer2.expand", "stage3.layer2.depthwise", "head.conv1",
+// "head.fc"; a shared parameter is the slot name followed by a suffix for
+// its role: "w", "b", "bn.gamma" or "bn.beta". Supernet weight files key
+// on these names, so they are fixed; the suffixes are the same as those of
+// train.Build's parameter names.
 //
 // # Batch normalisation
 //
@@ -63,5 +74,6 @@
 // search (25% of the steps by default), with the largest op standing in
 // for TuNAS's all-ops mixture; see Warmup and WarmupChoice.
 //
-// Only the multihw space is supported; New says so for the others.
+// Only spaces that describe their networks as a space.Mobile (multihw) are
+// supported; New and Supported say so for the others.
 package supernet

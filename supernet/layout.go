@@ -4,25 +4,10 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strconv"
-	"strings"
 
 	"github.com/fleetnas/fleetnas/arch"
 	"github.com/fleetnas/fleetnas/space"
 )
-
-// multihwStages is the number of stages of the multihw space and
-// multihwLayers the number of layers per stage.
-const (
-	multihwStages = 5
-	multihwLayers = 4
-)
-
-// op is one inverted-bottleneck choice of a layer decision, or a skip.
-type op struct {
-	skip              bool
-	kernel, expansion int
-}
 
 // decisionKind says how warmup treats a decision.
 type decisionKind int
@@ -32,155 +17,140 @@ const (
 	kindOp                        // an operation decision (op warmup)
 )
 
-// layout is the multihw-specific map from choice vectors to supernet
-// positions. It reads the space's decisions by name and choice text only,
-// so it depends on the space's public contract (decision names and the
-// canonical choice names), not on its internals.
+// layout is the map from choice vectors to supernet positions. It is read
+// from the typed structure a space.Mobile publishes, so it depends on what
+// the space says its choices mean, never on decision names or choice
+// text.
 type layout struct {
-	radix     []int
-	kinds     []decisionKind
-	widths    map[int][]int // width decision -> channel count of each choice
-	ops       map[int][]op  // layer decision -> op of each choice
-	stemWidth int           // decision indices
-	stemSep   int
-	sepOn     int // choice index of "sep3" in the stem/sep decision
-	stages    [multihwStages]stageLayout
-	kernels   []int // distinct kernel sizes of the layer ops, ascending
+	radix  []int
+	kinds  []decisionKind
+	widths map[int][]int            // width decision -> channel count of each choice
+	ops    map[int][]space.MobileOp // layer decision -> op of each choice
+	// stemKernel and sepKernel are the kernels of the stem conv and of
+	// the stem's separable conv.
+	stemKernel, sepKernel int
+	stemSep               int // decision index
+	sepOn                 int // choice index that turns the separable conv on
+	// stages lists each stage's layer decisions, in network order.
+	stages  [][]int
+	kernels []int // distinct kernel sizes of the layer ops, ascending
 	// largest is, for each layer decision, the choice of the largest
 	// kernel and, among those, the largest expansion: the op whose
 	// weights hold every other op's (see WarmupChoice).
 	largest map[int]int
 }
 
-// stageLayout holds one stage's decision indices.
-type stageLayout struct {
-	width  int
-	layers [multihwLayers]int
-}
-
-// newLayout reads the multihw decisions of sp; it fails for any other
-// space, or for a multihw space whose decisions do not look as expected.
+// newLayout reads the structure of sp; it fails for a space that is not a
+// space.Mobile, or whose structure does not cover its decisions one to
+// one or has choices the supernet cannot share weights between.
 func newLayout(sp space.Space) (*layout, error) {
 	if sp == nil {
 		return nil, fmt.Errorf("supernet: no search space given")
 	}
-	if sp.Name() != "multihw" {
-		return nil, fmt.Errorf("supernet: search space %q is not supported yet; the supernet implements the multihw space only", sp.Name())
+	mob, ok := sp.(space.Mobile)
+	if !ok {
+		return nil, fmt.Errorf("supernet: search space %q is not supported: weight sharing needs a space.Mobile (a stem, stages and layers with typed choices), such as multihw", sp.Name())
 	}
+	st := mob.Structure()
 	ds := sp.Decisions()
-	index := make(map[string]int, len(ds))
 	l := &layout{radix: make([]int, len(ds)), kinds: make([]decisionKind, len(ds)),
-		widths: map[int][]int{}, ops: map[int][]op{}, largest: map[int]int{}}
+		widths: map[int][]int{}, ops: map[int][]space.MobileOp{}, largest: map[int]int{},
+		stemKernel: st.StemKernel, sepKernel: st.SepKernel}
 	for i, d := range ds {
-		index[d.Name] = i
 		l.radix[i] = len(d.Choices)
-		l.kinds[i] = kindOp
 	}
-	find := func(name string) (int, error) {
-		i, ok := index[name]
-		if !ok {
-			return 0, fmt.Errorf("supernet: multihw space has no decision %q", name)
+	// claim checks that the structure's decision d is one of the space's,
+	// seen once, with one typed value per choice.
+	seen := make([]bool, len(ds))
+	claim := func(what string, d, n int) error {
+		switch {
+		case d < 0 || d >= len(ds):
+			return fmt.Errorf("supernet: %s: the %s decision is %d, the space has decisions 0..%d", sp.Name(), what, d, len(ds)-1)
+		case seen[d]:
+			return fmt.Errorf("supernet: %s: decision %s appears twice in the structure, the second time as the %s", sp.Name(), ds[d].Name, what)
+		case n != len(ds[d].Choices):
+			return fmt.Errorf("supernet: %s: decision %s (the %s) has %d choices, the structure gives %d", sp.Name(), ds[d].Name, what, len(ds[d].Choices), n)
 		}
-		return i, nil
+		seen[d] = true
+		return nil
 	}
-	width := func(name string) (int, error) {
-		i, err := find(name)
-		if err != nil {
-			return 0, err
+	width := func(what string, o space.OneOf[int]) error {
+		if err := claim(what, o.Decision, len(o.Choices)); err != nil {
+			return err
 		}
-		ws := make([]int, len(ds[i].Choices))
-		for j, c := range ds[i].Choices {
-			w, err := strconv.Atoi(c)
-			if err != nil || w <= 0 {
-				return 0, fmt.Errorf("supernet: decision %s: width choice %q is not a positive channel count", name, c)
+		for c, w := range o.Choices {
+			if w <= 0 {
+				return fmt.Errorf("supernet: %s: decision %s: width choice %d is %d channels", sp.Name(), ds[o.Decision].Name, c, w)
 			}
-			ws[j] = w
 		}
-		l.widths[i], l.kinds[i] = ws, kindWidth
-		return i, nil
+		l.widths[o.Decision], l.kinds[o.Decision] = o.Choices, kindWidth
+		return nil
 	}
-	var err error
-	if l.stemWidth, err = width("stem/width"); err != nil {
+	if err := width("stem width", st.StemWidth); err != nil {
 		return nil, err
 	}
-	if l.stemSep, err = find("stem/sep"); err != nil {
+	if err := claim("stem separable conv", st.StemSep.Decision, len(st.StemSep.Choices)); err != nil {
 		return nil, err
 	}
-	l.sepOn = -1
-	for j, c := range ds[l.stemSep].Choices {
-		switch c {
-		case "sep3":
-			l.sepOn = j
-		case "skip":
-		default:
-			return nil, fmt.Errorf("supernet: decision stem/sep: unknown choice %q", c)
+	l.stemSep, l.sepOn = st.StemSep.Decision, -1
+	for c, on := range st.StemSep.Choices {
+		if !on {
+			continue
 		}
+		if l.sepOn >= 0 {
+			return nil, fmt.Errorf("supernet: %s: decision %s turns the stem's separable conv on with two choices, %d and %d", sp.Name(), ds[l.stemSep].Name, l.sepOn, c)
+		}
+		l.sepOn = c
 	}
 	if l.sepOn < 0 {
-		return nil, fmt.Errorf("supernet: decision stem/sep has no sep3 choice")
+		return nil, fmt.Errorf("supernet: %s: decision %s has no choice that turns the stem's separable conv on", sp.Name(), ds[l.stemSep].Name)
 	}
+	l.kinds[l.stemSep] = kindOp
 	l.largest[l.stemSep] = l.sepOn
 	kernels := map[int]bool{}
-	for s := range multihwStages {
-		st := &l.stages[s]
-		if st.width, err = width(fmt.Sprintf("stage%d/width", s+1)); err != nil {
+	for s, stage := range st.Stages {
+		if err := width(fmt.Sprintf("stage %d width", s+1), stage.Width); err != nil {
 			return nil, err
 		}
-		for j := range multihwLayers {
-			name := fmt.Sprintf("stage%d/layer%d", s+1, j+1)
-			if st.layers[j], err = find(name); err != nil {
+		layers := make([]int, len(stage.Layers))
+		for j, layer := range stage.Layers {
+			d := layer.Decision
+			if err := claim(fmt.Sprintf("stage %d layer %d", s+1, j+1), d, len(layer.Choices)); err != nil {
 				return nil, err
 			}
-			d := st.layers[j]
-			os := make([]op, len(ds[d].Choices))
-			for c, text := range ds[d].Choices {
-				o, ok := parseOp(text)
-				if !ok {
-					return nil, fmt.Errorf("supernet: decision %s: unknown op %q", name, text)
-				}
-				if !o.skip {
-					kernels[o.kernel] = true
-				}
-				os[c] = o
-			}
-			l.ops[d] = os
 			best := -1
-			for c, o := range os {
-				if !o.skip && (best < 0 || o.kernel > os[best].kernel || o.kernel == os[best].kernel && o.expansion > os[best].expansion) {
+			for c, o := range layer.Choices {
+				if o.Skip {
+					continue
+				}
+				// A smaller depthwise kernel shares the centre of the
+				// largest, which only an odd kernel has.
+				if o.Kernel <= 0 || o.Kernel%2 == 0 || o.Expansion <= 0 {
+					return nil, fmt.Errorf("supernet: %s: decision %s: choice %d is %s; the supernet needs odd kernels and positive expansions", sp.Name(), ds[d].Name, c, o)
+				}
+				kernels[o.Kernel] = true
+				if best < 0 || o.Kernel > layer.Choices[best].Kernel || o.Kernel == layer.Choices[best].Kernel && o.Expansion > layer.Choices[best].Expansion {
 					best = c
 				}
 			}
 			if best < 0 {
-				return nil, fmt.Errorf("supernet: decision %s has only skips", name)
+				return nil, fmt.Errorf("supernet: %s: decision %s has only skips", sp.Name(), ds[d].Name)
 			}
-			l.largest[d] = best
+			l.ops[d], l.kinds[d], l.largest[d] = layer.Choices, kindOp, best
+			layers[j] = d
 		}
+		l.stages = append(l.stages, layers)
 	}
-	if n := 2 + multihwStages*(1+multihwLayers); len(ds) != n {
-		return nil, fmt.Errorf("supernet: multihw space has %d decisions, expected %d", len(ds), n)
+	for d, ok := range seen {
+		if !ok {
+			return nil, fmt.Errorf("supernet: %s: decision %s is not part of the space's structure", sp.Name(), ds[d].Name)
+		}
 	}
 	l.kernels = slices.Sorted(maps.Keys(kernels))
 	if len(l.kernels) == 0 {
-		return nil, fmt.Errorf("supernet: multihw layer ops have no kernel sizes")
+		return nil, fmt.Errorf("supernet: %s: the layer ops have no kernel sizes", sp.Name())
 	}
 	return l, nil
-}
-
-// parseOp reads "skip" or "k<kernel>e<expansion>".
-func parseOp(s string) (op, bool) {
-	if s == "skip" {
-		return op{skip: true}, true
-	}
-	ks, es, ok := strings.Cut(strings.TrimPrefix(s, "k"), "e")
-	if !ok || !strings.HasPrefix(s, "k") {
-		return op{}, false
-	}
-	k, err1 := strconv.Atoi(ks)
-	e, err2 := strconv.Atoi(es)
-	if err1 != nil || err2 != nil || k <= 0 || k%2 == 0 || e <= 0 {
-		return op{}, false
-	}
-	return op{kernel: k, expansion: e}, true
 }
 
 // position is where a block of a candidate sits in the supernet: the name
@@ -196,19 +166,20 @@ type position struct {
 // positions lists the supernet position of every block of the network of
 // choice, in block order.
 func (l *layout) positions(choice []int) []position {
-	ps := []position{{name: "stem.conv", kind: arch.Conv, kernel: 3}}
+	ps := []position{{name: "stem.conv", kind: arch.Conv, kernel: l.stemKernel}}
 	if choice[l.stemSep] == l.sepOn {
-		ps = append(ps, position{name: "stem.sep", kind: arch.DWSep, kernel: 3})
+		ps = append(ps, position{name: "stem.sep", kind: arch.DWSep, kernel: l.sepKernel})
 	}
-	for s, st := range l.stages {
-		for j, d := range st.layers {
+	for s, layers := range l.stages {
+		for j, d := range layers {
 			o := l.ops[d][choice[d]]
-			if o.skip {
+			if o.Skip {
 				continue
 			}
-			ps = append(ps, position{name: fmt.Sprintf("stage%d.layer%d", s+1, j+1), kind: arch.IBN, kernel: o.kernel})
+			ps = append(ps, position{name: fmt.Sprintf("stage%d.layer%d", s+1, j+1), kind: arch.IBN, kernel: o.Kernel})
 		}
 	}
+	// The head's convs are 1x1, as space.MobileStructure says.
 	return append(ps,
 		position{name: "head.conv1", kind: arch.Conv, kernel: 1},
 		position{name: "head.pool", kind: arch.GlobalPool},
@@ -230,12 +201,12 @@ func (l *layout) widest(k int) ([]int, error) {
 	for d, os := range l.ops {
 		best := -1
 		for j, o := range os {
-			if !o.skip && o.kernel == k && (best < 0 || o.expansion > os[best].expansion) {
+			if !o.Skip && o.Kernel == k && (best < 0 || o.Expansion > os[best].Expansion) {
 				best = j
 			}
 		}
 		if best < 0 {
-			return nil, fmt.Errorf("supernet: a multihw layer has no op with kernel %d", k)
+			return nil, fmt.Errorf("supernet: layer decision %d has no op with kernel %d", d, k)
 		}
 		c[d] = best
 	}
@@ -247,7 +218,7 @@ func (l *layout) widest(k int) ([]int, error) {
 // an error instead of silently sharing the wrong weights.
 func checkBlocks(net *arch.Network, ps []position) error {
 	if len(net.Blocks) != len(ps) {
-		return fmt.Errorf("supernet: the multihw network %s has %d blocks, the supernet layout expects %d", net.Name, len(net.Blocks), len(ps))
+		return fmt.Errorf("supernet: the network %s has %d blocks, the supernet layout expects %d", net.Name, len(net.Blocks), len(ps))
 	}
 	for i, p := range ps {
 		b := net.Blocks[i]

@@ -2,17 +2,11 @@ package supernet
 
 import (
 	"fmt"
-	"slices"
 
 	"github.com/fleetnas/fleetnas/arch"
 	"github.com/fleetnas/fleetnas/nn"
 	"github.com/fleetnas/fleetnas/train"
 )
-
-// paramSuffixes are the parameters train.Build gives a layer, as suffixes
-// of the layer's name: conv/depthwise/dense weight and bias, and the
-// folded batch norm's scale and shift.
-var paramSuffixes = [...]string{"w", "b", "bn.gamma", "bn.beta"}
 
 // shared is one full-size tensor of the supernet and its shape: a conv
 // kernel [k][k][in][out], a depthwise kernel [k][k][C], a dense weight
@@ -111,10 +105,10 @@ func subBlockAt(full, local, offset []int) ([]run, error) {
 	return runs, nil
 }
 
-// paramShape returns the shape of parameter suffix of lowered layer l as
-// the nn engine lays it out.
-func paramShape(l *arch.Layer, suffix string) ([]int, error) {
-	if suffix != "w" {
+// paramShape returns the shape of the parameter with role r of lowered
+// layer l as the nn engine lays it out (see train.Role).
+func paramShape(l *arch.Layer, r train.Role) ([]int, error) {
+	if r != train.Weight {
 		return []int{l.Out.C}, nil
 	}
 	switch l.Op {
@@ -164,47 +158,52 @@ func kernelOffset(l *arch.Layer, full, local []int) []int {
 	return off
 }
 
-// layerParam is one parameter of a candidate with the lowered layer it
-// belongs to and its supernet name.
-type layerParam struct {
-	layer  *arch.Layer
-	suffix string
-	name   string // shared name: slot key + "." + suffix
-	local  *nn.Param
+// roleSuffix names a shared parameter of a slot by its role: the slot
+// key followed by "." and this suffix is the name supernet weight files
+// key on, so the suffixes must never change. They are the supernet's own
+// names; they match the ones train.Build gives a layer's parameters so
+// that a shared tensor and the candidate parameters it feeds read alike.
+// The supernet shares no other roles (multihw has no layer scale).
+func roleSuffix(r train.Role) (string, bool) {
+	switch r {
+	case train.Weight:
+		return "w", true
+	case train.Bias:
+		return "b", true
+	case train.BNScale:
+		return "bn.gamma", true
+	case train.BNShift:
+		return "bn.beta", true
+	}
+	return "", false
 }
 
-// layerParams pairs every parameter of m with its layer and its shared
-// name, in layer order. It fails when a parameter is left over, which
-// would mean train.Build names parameters in a way the supernet does not
-// know.
+// layerParam is one parameter of a candidate with the lowered layer it
+// belongs to, its role there and its supernet name.
+type layerParam struct {
+	layer *arch.Layer
+	role  train.Role
+	name  string // shared name: slot key + "." + roleSuffix(role)
+	local *nn.Param
+}
+
+// layerParams pairs every parameter of m with its layer, its role and its
+// shared name, in the order of m.Params. It fails for a parameter whose
+// layer is outside the layout's blocks or whose role the supernet does
+// not share.
 func layerParams(m *train.Model, ps []position) ([]layerParam, error) {
-	byName := make(map[string]*nn.Param, len(m.Params()))
-	for _, p := range m.Params() {
-		byName[p.Name] = p
-	}
-	var out []layerParam
-	for i := range m.Graph.Layers {
-		l := &m.Graph.Layers[i]
+	lps := m.LayerParams()
+	out := make([]layerParam, 0, len(lps))
+	for _, lp := range lps {
+		l := &m.Graph.Layers[lp.Layer]
 		if l.Block < 0 || l.Block >= len(ps) {
 			return nil, fmt.Errorf("supernet: layer %s belongs to no block of the layout", l.Name)
 		}
-		key := slotKey(ps[l.Block], l)
-		for _, suf := range paramSuffixes {
-			p, ok := byName[l.Name+"."+suf]
-			if !ok {
-				continue
-			}
-			out = append(out, layerParam{layer: l, suffix: suf, name: key + "." + suf, local: p})
-			delete(byName, p.Name)
+		suffix, ok := roleSuffix(lp.Role)
+		if !ok {
+			return nil, fmt.Errorf("supernet: parameter %s of the candidate is a %v, which the supernet does not share", lp.Param.Name, lp.Role)
 		}
-	}
-	if len(byName) > 0 {
-		names := make([]string, 0, len(byName))
-		for n := range byName {
-			names = append(names, n)
-		}
-		slices.Sort(names)
-		return nil, fmt.Errorf("supernet: parameters %v of the candidate belong to no supernet slot", names)
+		out = append(out, layerParam{layer: l, role: lp.Role, name: slotKey(ps[l.Block], l) + "." + suffix, local: lp.Param})
 	}
 	return out, nil
 }

@@ -79,7 +79,8 @@ func (c *Candidate) Network() *arch.Network { return c.net }
 func (c *Candidate) Model() *train.Model { return c.model }
 
 // Supported reports whether New can build the supernet of sp, without
-// building it: nil for the multihw space, an error saying why otherwise.
+// building it: nil for a space.Mobile such as multihw, an error saying why
+// otherwise.
 func Supported(sp space.Space) error {
 	_, err := newLayout(sp)
 	return err
@@ -119,12 +120,12 @@ func New(sp space.Space, cfg Config) (*Supernet, error) {
 			return nil, err
 		}
 		for _, lp := range lps {
-			dims, err := paramShape(lp.layer, lp.suffix)
+			dims, err := paramShape(lp.layer, lp.role)
 			if err != nil {
 				return nil, fmt.Errorf("supernet: %w", err)
 			}
 			if sh, ok := s.shared[lp.name]; ok {
-				if lp.layer.Op == arch.OpDepthwise && lp.suffix == "w" && dims[0] < sh.dims[0] {
+				if lp.layer.Op == arch.OpDepthwise && lp.role == train.Weight && dims[0] < sh.dims[0] {
 					runs, err := subBlockAt(sh.dims, dims, kernelOffset(lp.layer, sh.dims, dims))
 					if err != nil {
 						return nil, fmt.Errorf("supernet: %s: %w", lp.name, err)
@@ -282,14 +283,14 @@ func (s *Supernet) build(key string, choice []int) (*Candidate, error) {
 		if !ok {
 			return nil, fmt.Errorf("supernet: %s: parameter %s has no shared slot %s", key, lp.local.Name, lp.name)
 		}
-		dims, err := paramShape(lp.layer, lp.suffix)
+		dims, err := paramShape(lp.layer, lp.role)
 		if err != nil {
 			return nil, fmt.Errorf("supernet: %s: %w", key, err)
 		}
-		if lp.suffix == "w" && lp.layer.Op == arch.OpConv && (dims[0] != sh.dims[0] || dims[1] != sh.dims[1]) {
+		if lp.role == train.Weight && lp.layer.Op == arch.OpConv && (dims[0] != sh.dims[0] || dims[1] != sh.dims[1]) {
 			return nil, fmt.Errorf("supernet: %s: parameter %s has a %dx%d kernel, its slot %s is %dx%d", key, lp.local.Name, dims[0], dims[1], lp.name, sh.dims[0], sh.dims[1])
 		}
-		if lp.suffix == "w" && lp.layer.Op == arch.OpDepthwise && (dims[0]-sh.dims[0])%2 != 0 {
+		if lp.role == train.Weight && lp.layer.Op == arch.OpDepthwise && (dims[0]-sh.dims[0])%2 != 0 {
 			return nil, fmt.Errorf("supernet: %s: parameter %s has a %dx%d kernel, which has no centre in its %dx%d slot %s", key, lp.local.Name, dims[0], dims[1], sh.dims[0], sh.dims[1], lp.name)
 		}
 		runs, err := subBlockAt(sh.dims, dims, kernelOffset(lp.layer, sh.dims, dims))
