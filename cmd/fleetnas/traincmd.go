@@ -16,7 +16,8 @@ import (
 
 func newTrainCmd() *cobra.Command {
 	var nf netFlags
-	var cfg train.Config
+	def := train.DefaultConfig()
+	cfg := def
 	var dataSpec, out string
 	var asJSON bool
 	cmd := &cobra.Command{
@@ -32,6 +33,10 @@ channels; --resolution resizes the images (default: the dataset's own).
 ` + dataset.SpecHelp,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			// Before loading the data, which takes a while.
+			if err := cfg.Validate(); err != nil {
+				return err
+			}
 			ds, err := dataset.Open(dataSpec)
 			if err != nil {
 				return err
@@ -104,16 +109,27 @@ channels; --resolution resizes the images (default: the dataset's own).
 	nf.register(cmd, false)
 	f := cmd.Flags()
 	f.StringVar(&dataSpec, "data", "fashion-mnist", "dataset spec")
-	f.IntVar(&cfg.Epochs, "epochs", 10, "epochs")
-	f.IntVar(&cfg.Batch, "batch", 128, "batch size")
-	f.Float64Var(&cfg.LR, "lr", 0.05, "peak learning rate (cosine schedule after warmup)")
-	f.StringVar(&cfg.Optimizer, "optimizer", "sgd", "sgd (momentum 0.9, Nesterov), rmsprop (TF semantics) or adam")
-	f.Float64Var(&cfg.WeightDecay, "wd", 4e-5, "L2 weight decay")
-	f.Float64Var(&cfg.LabelSmoothing, "label-smoothing", 0.1, "label smoothing")
-	f.Float64Var(&cfg.WarmupEpochs, "warmup", 1, "warmup epochs")
-	f.Uint64Var(&cfg.Seed, "seed", 1, "seed (weights, shuffling, augmentation)")
-	f.IntVar(&cfg.Pad, "crop-pad", 2, "random-crop padding in pixels (0: none)")
-	f.BoolVar(&cfg.Flip, "flip", true, "random horizontal flips")
+	// Defaults from train.DefaultConfig, which names their sources; each
+	// flag is bound to its train.Config setting so that errors name the flag.
+	sgd := fmt.Sprintf("momentum %g", train.SGDMomentum)
+	if train.SGDNesterov {
+		sgd += ", Nesterov"
+	}
+	f.IntVar(&cfg.Epochs, "epochs", def.Epochs, "epochs")
+	f.IntVar(&cfg.Batch, "batch", def.Batch, "batch size")
+	f.Float64Var(&cfg.LR, "lr", def.LR, "peak learning rate (cosine schedule after warmup)")
+	f.StringVar(&cfg.Optimizer, "optimizer", def.Optimizer, "sgd ("+sgd+"), rmsprop (TF semantics) or adam")
+	f.Float64Var(&cfg.WeightDecay, "wd", def.WeightDecay, "L2 weight decay")
+	f.Float64Var(&cfg.LabelSmoothing, "label-smoothing", def.LabelSmoothing, "label smoothing")
+	f.Float64Var(&cfg.WarmupEpochs, "warmup", def.WarmupEpochs, "warmup epochs")
+	f.Uint64Var(&cfg.Seed, "seed", def.Seed, "seed (weights, shuffling, augmentation)")
+	f.IntVar(&cfg.Pad, "crop-pad", def.Pad, "random-crop padding in pixels (0: none)")
+	f.BoolVar(&cfg.Flip, "flip", def.Flip, "random horizontal flips")
+	for flag, name := range map[string]string{"epochs": "epochs", "batch": "batch", "lr": "lr", "optimizer": "optimizer",
+		"wd": "weight_decay", "label-smoothing": "label_smoothing", "warmup": "warmup_epochs", "seed": "seed",
+		"crop-pad": "crop_pad", "flip": "flip"} {
+		bindSetting(f, flag, name)
+	}
 	f.StringVar(&out, "out", "", "directory for the checkpoint (default fleetnas-out/train-DATA)")
 	f.BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
