@@ -234,7 +234,7 @@ func buildDevice(ds deviceSpec, dir string, z *zoo.Zoo, cache map[string]*Fleet)
 		d.Accuracy = latency.Accuracy{Method: "per-op table; whole-network error not known (validate it against measurements)"}
 	case "linear":
 		if ds.Space == "" || ds.ModelFile == "" {
-			return nil, errors.New("a linear device needs space and model_file (saved by `fleetnas calibrate --kind linear --save`)")
+			return nil, errors.New("a linear device needs space and model_file (a model file saved by calibrate's linear kind)")
 		}
 		sp, err := space.Get(ds.Space)
 		if err != nil {
@@ -260,7 +260,7 @@ func buildDevice(ds deviceSpec, dir string, z *zoo.Zoo, cache map[string]*Fleet)
 }
 
 // rooflineDevice loads a roofline from inline params or from a device file
-// written by `fleetnas calibrate --kind roofline --save`.
+// written by calibrate's roofline kind (roofline.WriteJSON).
 func rooflineDevice(d *Device, ds deviceSpec, dir string) error {
 	inline := ds.Params.Kind != 0
 	if inline == (ds.ParamsFile != "") {

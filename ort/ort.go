@@ -5,8 +5,8 @@
 // was quiet enough for the numbers to mean anything.
 //
 // The library is not needed to build fleetnas, only to run models. It is
-// found, in order, at the path given by the caller (the --ort-lib flag),
-// at $FLEETNAS_ORT_LIB, in ./third_party/onnxruntime/, in
+// found, in order, at the path given by the caller (the setting "library"
+// in errors), at $FLEETNAS_ORT_LIB, in ./third_party/onnxruntime/, in
 // ~/.cache/fleetnas/ort/, or in the system library directories; when it is
 // nowhere, the error says how to install it (Install).
 //
@@ -19,6 +19,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/fleetnas/fleetnas/setting"
 )
 
 // EnvLibrary is the environment variable that names the library file.
@@ -37,7 +39,7 @@ const Install = `ONNX Runtime's CPU library is not installed. To install it (Lin
     mv package/bin/napi-v6/linux/x64/libonnxruntime.so.1 . && rm -rf package
 
 fleetnas then finds ~/.cache/fleetnas/ort/libonnxruntime.so.1 by itself; a library
-elsewhere is given with --ort-lib FILE or FLEETNAS_ORT_LIB=FILE.`
+elsewhere is given with FLEETNAS_ORT_LIB=FILE.`
 
 // ErrNotFound is wrapped by FindLibrary's error when no library is found.
 var ErrNotFound = errors.New("ONNX Runtime library not found")
@@ -58,22 +60,30 @@ func Candidates() []string {
 // FindLibrary returns the path of the ONNX Runtime library: explicit when
 // it is not empty (an error if that file does not exist), else
 // $FLEETNAS_ORT_LIB (likewise), else the first of Candidates that exists.
+// An explicit path that is no library file is a *setting.Error about the
+// setting "library"; every not-found error wraps ErrNotFound.
 func FindLibrary(explicit string) (string, error) {
-	check := func(path, from string) (string, error) {
+	check := func(path string) error {
 		st, err := os.Stat(path)
 		if err != nil {
-			return "", fmt.Errorf("%s %s: %w (%w)\n\n%s", from, path, err, ErrNotFound, Install)
+			return fmt.Errorf("%w (%w)\n\n%s", err, ErrNotFound, Install)
 		}
 		if st.IsDir() {
-			return "", fmt.Errorf("%s %s is a directory; give the library file %s in it (%w)", from, path, LibraryName, ErrNotFound)
+			return fmt.Errorf("%s is a directory; give the library file %s in it (%w)", path, LibraryName, ErrNotFound)
 		}
-		return path, nil
+		return nil
 	}
 	if explicit != "" {
-		return check(explicit, "--ort-lib")
+		if err := check(explicit); err != nil {
+			return "", setting.Wrap("library", err)
+		}
+		return explicit, nil
 	}
 	if env := os.Getenv(EnvLibrary); env != "" {
-		return check(env, "$"+EnvLibrary)
+		if err := check(env); err != nil {
+			return "", fmt.Errorf("$%s: %w", EnvLibrary, err)
+		}
+		return env, nil
 	}
 	for _, c := range Candidates() {
 		if st, err := os.Stat(c); err == nil && !st.IsDir() {

@@ -14,6 +14,7 @@ import (
 	"github.com/fleetnas/fleetnas/internal/orttest"
 	"github.com/fleetnas/fleetnas/onnx"
 	"github.com/fleetnas/fleetnas/ort"
+	"github.com/fleetnas/fleetnas/setting"
 )
 
 // TestSummarize checks the statistics against NumPy's on 1..10 ms:
@@ -48,11 +49,16 @@ func TestSummarize(t *testing.T) {
 
 func TestFindLibrary(t *testing.T) {
 	dir := t.TempDir()
+	// An explicit path is the caller's setting "library"; the error names
+	// that, never a flag.
+	var se *setting.Error
 	_, err := ort.FindLibrary(filepath.Join(dir, "nope.so"))
-	if !errors.Is(err, ort.ErrNotFound) || !strings.Contains(err.Error(), "npm pack onnxruntime-node@1.30.0") {
+	if !errors.Is(err, ort.ErrNotFound) || !strings.Contains(err.Error(), "npm pack onnxruntime-node@1.30.0") ||
+		!errors.As(err, &se) || se.Name != "library" || strings.Contains(err.Error(), "--") {
 		t.Errorf("missing explicit library: %v", err)
 	}
-	if _, err := ort.FindLibrary(dir); err == nil || !strings.Contains(err.Error(), "is a directory") {
+	if _, err := ort.FindLibrary(dir); !errors.Is(err, ort.ErrNotFound) || !strings.Contains(err.Error(), "is a directory") ||
+		!errors.As(err, &se) || se.Name != "library" {
 		t.Errorf("directory: %v", err)
 	}
 	lib := filepath.Join(dir, ort.LibraryName)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/fleetnas/fleetnas/arch"
 	"github.com/fleetnas/fleetnas/latency/lut"
+	"github.com/fleetnas/fleetnas/setting"
 	"github.com/fleetnas/fleetnas/space"
 )
 
@@ -40,8 +41,13 @@ type Coverage struct {
 // spaces. Then samples uniformly drawn networks are lowered as a check;
 // any configuration only they contain is added too and counted in
 // Coverage.Missed, so that a space whose blocks depend on other decisions
-// shows up rather than leaving holes in the table.
+// shows up rather than leaving holes in the table (DefaultCheckSamples is
+// the usual number). A negative samples is an error about the setting
+// "check_samples".
 func Configs(sp space.Space, res, samples int, seed uint64) ([]Config, Coverage, error) {
+	if samples < 0 {
+		return nil, Coverage{}, setting.Errorf("check_samples", "must not be negative, got %d", samples)
+	}
 	if res == 0 {
 		res = sp.DefaultResolution()
 	}

@@ -25,17 +25,17 @@ import (
 	"github.com/fleetnas/fleetnas/ort"
 )
 
-// Options say how a model is timed.
+// Options say how a model is timed. A zero field takes its value from
+// DefaultOptions, which names the source of each.
 type Options struct {
-	// Threads is ONNX Runtime's intra-op thread count (0: 1).
+	// Threads is ONNX Runtime's intra-op thread count.
 	Threads int
-	// Warmup runs are not timed (0: 3; negative: none).
+	// Warmup runs are not timed (negative: none).
 	Warmup int
 	// MinRuns and MaxRuns bound the timed runs; between them, runs go on
 	// until MinTimeMs of measured time has accumulated, so that fast
 	// blocks get enough runs for a stable median and slow networks do not
-	// take forever. Zero values take 10, 200 and 100 ms (a tiny MinTimeMs
-	// gives MinRuns runs exactly).
+	// take forever (a tiny MinTimeMs gives MinRuns runs exactly).
 	MinRuns, MaxRuns int
 	MinTimeMs        float64
 	// Seed draws the random weights (when none are given) and the input.
@@ -53,18 +53,18 @@ type Options struct {
 	// Retries re-times a model whose runs were noisy (CV > ort.NoisyCV) up
 	// to this many more times and keeps the timing with the lowest
 	// median: other processes only ever add time, so on a shared machine
-	// the lowest median is the closest to the quiet one. 0 means 2;
-	// negative means none. A timing that stays noisy is reported as such.
+	// the lowest median is the closest to the quiet one. Negative means
+	// none. A timing that stays noisy is reported as such.
 	Retries int
 	// Quiet is the tolerance of the quiet gate: a measurement counts only
 	// when a small reference model, timed just before and after it, runs
 	// within this fraction of its quiet speed; otherwise the measurement
-	// waits (up to MaxWait) and is retried (see quietGate). 0 means 0.06;
-	// negative turns the gate off.
+	// waits (up to MaxWait) and is retried (see quietGate). Negative
+	// turns the gate off.
 	Quiet float64
-	// MaxWait bounds one wait for a quiet machine (0: 20 s). After a wait
-	// in vain, measurements go on without waiting, flagged as slowed,
-	// until the machine is quiet again.
+	// MaxWait bounds one wait for a quiet machine. After a wait in vain,
+	// measurements go on without waiting, flagged as slowed, until the
+	// machine is quiet again.
 	MaxWait time.Duration
 	// ProfilePrefix turns on ONNX Runtime's profiler for the measured
 	// model (ort.Options.ProfilePrefix); Timing.ProfileFile names the
@@ -72,47 +72,10 @@ type Options struct {
 	ProfilePrefix string
 	// WaitShare bounds all the waiting of Profile and Validate: at any
 	// time, the gate has waited at most this many times the time spent
-	// measuring (0: 1, so that a busy machine at most doubles a profile's
-	// time; what was measured while slowed is measured again at the end
-	// if the budget allows). Measure, one model, has no measuring time
+	// measuring (what was measured while slowed is measured again at the
+	// end if the budget allows). Measure, one model, has no measuring time
 	// to earn a budget with: only MaxWait bounds its wait.
 	WaitShare float64
-}
-
-func (o Options) withDefaults() Options {
-	if o.Threads == 0 {
-		o.Threads = 1
-	}
-	if o.Warmup == 0 {
-		o.Warmup = 3
-	}
-	o.Warmup = max(o.Warmup, 0)
-	if o.MinRuns == 0 {
-		o.MinRuns = 10
-	}
-	if o.MaxRuns == 0 {
-		o.MaxRuns = 200
-	}
-	if o.MaxRuns < o.MinRuns {
-		o.MaxRuns = o.MinRuns
-	}
-	if o.MinTimeMs == 0 {
-		o.MinTimeMs = 100
-	}
-	if o.Retries == 0 {
-		o.Retries = 2
-	}
-	o.Retries = max(o.Retries, 0)
-	if o.Quiet == 0 {
-		o.Quiet = 0.06
-	}
-	if o.MaxWait == 0 {
-		o.MaxWait = 20 * time.Second
-	}
-	if o.WaitShare == 0 {
-		o.WaitShare = 1
-	}
-	return o
 }
 
 // Timing is a measurement and the state of the machine around it.

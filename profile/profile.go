@@ -11,6 +11,7 @@ import (
 	"github.com/fleetnas/fleetnas/arch"
 	"github.com/fleetnas/fleetnas/latency/lut"
 	"github.com/fleetnas/fleetnas/ort"
+	"github.com/fleetnas/fleetnas/setting"
 )
 
 // ProfileReport describes a profiling run.
@@ -61,7 +62,7 @@ const (
 	// never does inside a network. Between lead-in and tail, the block's
 	// ops run as in a network, and the conversions left are those of the
 	// lead-in's input, which the subtraction removes, and of the tail's
-	// 1x1x8 output, which costs nothing. The default.
+	// 1x1x8 output, which costs nothing. The default (DefaultMethod).
 	Context Method = "context"
 	// Isolated times each block as a graph of its own minus the per-run
 	// overhead, as nn-Meter times kernels.
@@ -92,21 +93,22 @@ func leadIn(s arch.Shape, g *arch.Graph) *arch.Graph {
 	return out
 }
 
-// Profile times every configuration with the given method and returns
-// the lookup table (named name) with the per-run overhead as the
-// constant. progress, if not nil, is called after each timing (the
-// total grows when timings are taken again).
-// ort.Init must have succeeded.
+// Profile times every configuration with the given method ("" is
+// DefaultMethod; an unknown one is an error about the setting "method")
+// and returns the lookup table (named name) with the per-run overhead as
+// the constant. progress, if not nil, is called after each timing (the
+// total grows when timings are taken again). ort.Init must have
+// succeeded.
 //
 // Every timing goes through the quiet gate (Options.Quiet). The gate's
 // idea of quiet improves as it sees more of the machine, so after the
 // pass every timing it would now judge slowed is taken again, once.
 func Profile(name, description string, configs []Config, method Method, opt Options, progress func(done, total int)) (*lut.Table, ProfileReport, error) {
 	if method == "" {
-		method = Context
+		method = DefaultMethod
 	}
 	if method != Context && method != Isolated {
-		return nil, ProfileReport{}, fmt.Errorf("unknown profiling method %q: context or isolated", method)
+		return nil, ProfileReport{}, setting.Errorf("method", "unknown profiling method %q: context or isolated", method)
 	}
 	rep := ProfileReport{LoadBefore: LoadAverage()}
 	start := time.Now()

@@ -8,6 +8,7 @@ import (
 	"github.com/fleetnas/fleetnas/latency"
 	"github.com/fleetnas/fleetnas/latency/lut"
 	"github.com/fleetnas/fleetnas/ort"
+	"github.com/fleetnas/fleetnas/setting"
 	"github.com/fleetnas/fleetnas/space"
 )
 
@@ -101,11 +102,13 @@ func (r *ValidateReport) Biased() bool { return math.Abs(r.BiasPct) > BiasThresh
 
 // Validate predicts n random networks of sp (drawn from seed) at
 // resolution res with table t, measures them whole with ONNX Runtime, and
-// scores the table raw and with a correction fitted on half of them.
-// progress, if not nil, is called after each network.
+// scores the table raw and with a correction fitted on half of them
+// (DefaultValidateSamples is the usual n; fewer than 4 is an error about
+// the setting "samples"). progress, if not nil, is called after each
+// network.
 func Validate(t *lut.Table, sp space.Space, res, n int, seed uint64, opt Options, progress func(done, total int)) (*ValidateReport, error) {
 	if n < 4 {
-		return nil, fmt.Errorf("validate needs at least 4 networks (2 to fit a correction, 2 to test it), got %d", n)
+		return nil, setting.Errorf("samples", "validate needs at least 4 networks (2 to fit a correction, 2 to test it), got %d", n)
 	}
 	opt = opt.withDefaults()
 	if res == 0 {

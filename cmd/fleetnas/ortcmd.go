@@ -21,6 +21,13 @@ import (
 	"github.com/spf13/cobra"
 )
 
+// ortLibHint is the command line's own way to name a library elsewhere,
+// which ort.Install, a library's text, does not know.
+const ortLibHint = "A library elsewhere is also given with --ort-lib FILE."
+
+// ortInstall says how to install ONNX Runtime, for the commands' help.
+const ortInstall = ort.Install + "\n" + ortLibHint
+
 // runtimeFlags are the flags of the commands that run networks.
 type runtimeFlags struct {
 	runtime   string
@@ -36,19 +43,24 @@ type runtimeFlags struct {
 	waitShare float64
 }
 
+// register adds the flags with their defaults from profile.DefaultOptions
+// (which names their sources); runs is the command's own default of
+// --runs (profile.DefaultMeasureRuns, ...).
 func (f *runtimeFlags) register(cmd *cobra.Command, runs int) {
+	d := profile.DefaultOptions()
 	fs := cmd.Flags()
 	fs.StringVar(&f.runtime, "runtime", "ort", "inference runtime: ort (ONNX Runtime, CPU)")
-	fs.IntVar(&f.threads, "threads", 1, "intra-op threads of the runtime")
+	fs.IntVar(&f.threads, "threads", d.Threads, "intra-op threads of the runtime")
 	fs.StringVar(&f.lib, "ort-lib", "", "ONNX Runtime library file (default: $"+ort.EnvLibrary+", ./third_party/onnxruntime/, ~/.cache/fleetnas/ort/)")
+	bindSetting(fs, "ort-lib", "library") // ort.FindLibrary's explicit path
 	fs.IntVar(&f.runs, "runs", runs, "minimum timed runs per model (more until --min-time-ms is reached)")
-	fs.IntVar(&f.warmup, "warmup", 3, "untimed runs before timing")
-	fs.Float64Var(&f.minMs, "min-time-ms", 100, "keep running until this much time has been measured (at most 200 runs)")
+	fs.IntVar(&f.warmup, "warmup", d.Warmup, "untimed runs before timing")
+	fs.Float64Var(&f.minMs, "min-time-ms", d.MinTimeMs, fmt.Sprintf("keep running until this much time has been measured (at most %d runs)", d.MaxRuns))
 	fs.StringVar(&f.clock, "clock", "wall", "wall (elapsed time) or cpu (the run's thread CPU time, --threads 1 only: far less disturbed by other processes on a shared machine)")
-	fs.IntVar(&f.retries, "retries", 2, "re-time a model whose runs vary by more than 10%, or that ran while the machine was slowed, up to this many times, keeping the best timing")
-	fs.Float64Var(&f.quiet, "quiet", 0.06, "quiet gate: time a small reference model just before and after every measurement and count the measurement only when the reference runs within this fraction of its quiet speed (other tenants of a shared machine slow everything by 30-50% for seconds at a time); 0 turns the gate off")
-	fs.DurationVar(&f.maxWait, "max-wait", 20*time.Second, "longest wait for a quiet machine before measuring anyway (flagged as slowed)")
-	fs.Float64Var(&f.waitShare, "wait-share", 1, "profile and validate wait for a quiet machine at most this many times as long as they spend measuring (1: a busy machine at most doubles their time)")
+	fs.IntVar(&f.retries, "retries", d.Retries, fmt.Sprintf("re-time a model whose runs vary by more than %.0f%%, or that ran while the machine was slowed, up to this many times, keeping the best timing", 100*ort.NoisyCV))
+	fs.Float64Var(&f.quiet, "quiet", d.Quiet, "quiet gate: time a small reference model just before and after every measurement and count the measurement only when the reference runs within this fraction of its quiet speed (other tenants of a shared machine slow everything by 30-50% for seconds at a time); 0 turns the gate off")
+	fs.DurationVar(&f.maxWait, "max-wait", d.MaxWait, "longest wait for a quiet machine before measuring anyway (flagged as slowed)")
+	fs.Float64Var(&f.waitShare, "wait-share", d.WaitShare, "profile and validate wait for a quiet machine at most this many times as long as they spend measuring (1: a busy machine at most doubles their time)")
 }
 
 // start checks the flags and loads ONNX Runtime.
@@ -84,6 +96,9 @@ func (f *runtimeFlags) start() (profile.Options, error) {
 	}
 	lib, err := ort.FindLibrary(f.lib)
 	if err != nil {
+		if f.lib == "" && errors.Is(err, ort.ErrNotFound) {
+			err = fmt.Errorf("%w\n%s", err, ortLibHint)
+		}
 		return profile.Options{}, err
 	}
 	if err := ort.Init(lib); err != nil {
@@ -100,7 +115,7 @@ func (f *runtimeFlags) start() (profile.Options, error) {
 	if quiet == 0 {
 		quiet = -1
 	}
-	return profile.Options{Threads: f.threads, Warmup: warmup, MinRuns: f.runs, MaxRuns: max(200, f.runs), MinTimeMs: max(f.minMs, 1e-9),
+	return profile.Options{Threads: f.threads, Warmup: warmup, MinRuns: f.runs, MaxRuns: max(profile.DefaultOptions().MaxRuns, f.runs), MinTimeMs: max(f.minMs, 1e-9),
 		Retries: retries, Clock: clock, Quiet: quiet, MaxWait: f.maxWait, WaitShare: f.waitShare}, nil
 }
 
@@ -233,7 +248,7 @@ high by up to 10%.
 
 When ONNX Runtime is missing, measuring says how to install it:
 
-` + ort.Install,
+` + ortInstall,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			net, err := nf.build(cmd)
@@ -309,7 +324,7 @@ When ONNX Runtime is missing, measuring says how to install it:
 		},
 	}
 	nf.register(cmd, true)
-	rf.register(cmd, 20)
+	rf.register(cmd, profile.DefaultMeasureRuns)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "write JSON")
 	cmd.Flags().StringVar(&ortProfile, "ort-profile", "", "turn on ONNX Runtime's profiler, writing PREFIX_<date>.json, and list the slowest layers")
 	cmd.Flags().IntVar(&top, "top", 10, "layers listed with --ort-profile")
@@ -358,7 +373,7 @@ machine is.
 
 When ONNX Runtime is missing, profiling says how to install it:
 
-` + ort.Install,
+` + ortInstall,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if spaceName == "" || out == "" {
@@ -404,15 +419,17 @@ When ONNX Runtime is missing, profiling says how to install it:
 			return nil
 		},
 	}
-	rf.register(cmd, 15)
+	rf.register(cmd, profile.DefaultProfileRuns)
 	fs := cmd.Flags()
 	fs.StringVar(&spaceName, "space", "", "search space (see `fleetnas space`)")
 	fs.IntVar(&res, "resolution", 0, "input resolution (default: the space's)")
 	fs.StringVar(&out, "out", "", "table CSV to write")
 	fs.StringVar(&name, "name", "", "table name (default ort_<space>_<res>_t<threads>)")
-	fs.StringVar(&method, "method", "context", "context: time each block between a lead-in op and a tail op and subtract them, so that it runs as inside a network (no layout conversions of its own); isolated: each block alone")
-	fs.IntVar(&flushMB, "flush-mb", 64, "evict caches before every timed run by writing this many MiB (then rewrite the input), so that blocks run with cold weights and a warm input as inside a network (then --runs runs, --min-time-ms is ignored); 0: warm caches")
-	fs.IntVar(&samples, "check-samples", 2000, "random networks lowered to check that the enumeration found every block")
+	fs.StringVar(&method, "method", string(profile.DefaultMethod), "context: time each block between a lead-in op and a tail op and subtract them, so that it runs as inside a network (no layout conversions of its own); isolated: each block alone")
+	fs.IntVar(&flushMB, "flush-mb", profile.DefaultFlushBytes>>20, "evict caches before every timed run by writing this many MiB (then rewrite the input), so that blocks run with cold weights and a warm input as inside a network (then --runs runs, --min-time-ms is ignored); 0: warm caches")
+	fs.IntVar(&samples, "check-samples", profile.DefaultCheckSamples, "random networks lowered to check that the enumeration found every block")
+	bindSetting(fs, "method", "method")
+	bindSetting(fs, "check-samples", "check_samples")
 	return cmd
 }
 
@@ -437,7 +454,7 @@ measurement waits for a quiet machine (--quiet, as in fleetnas profile).
 
 When ONNX Runtime is missing, validating says how to install it:
 
-` + ort.Install,
+` + ortInstall,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if device == "" || spaceName == "" {
@@ -493,12 +510,13 @@ When ONNX Runtime is missing, validating says how to install it:
 			return writeCorrected(corrected, tb, rep)
 		},
 	}
-	rf.register(cmd, 10)
+	rf.register(cmd, profile.DefaultOptions().MinRuns)
 	fs := cmd.Flags()
 	fs.StringVar(&device, "device", "", "per-op table CSV (from fleetnas profile)")
 	fs.StringVar(&spaceName, "space", "", "search space of the random networks")
 	fs.IntVar(&res, "resolution", 0, "input resolution (default: the space's)")
-	fs.IntVar(&samples, "samples", 100, "random networks to measure")
+	fs.IntVar(&samples, "samples", profile.DefaultValidateSamples, "random networks to measure")
+	bindSetting(fs, "samples", "samples")
 	fs.Uint64Var(&seed, "seed", 1, "seed of the random networks")
 	fs.StringVar(&csvOut, "csv", "", "write each network's prediction and measurement to this CSV")
 	fs.StringVar(&corrected, "corrected", "", "write the table with the correction folded in")

@@ -2,6 +2,9 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +13,9 @@ import (
 	"github.com/fleetnas/fleetnas/internal/orttest"
 	"github.com/fleetnas/fleetnas/latency/lut"
 	"github.com/fleetnas/fleetnas/onnx/onnxpb"
+	"github.com/fleetnas/fleetnas/ort"
+	"github.com/fleetnas/fleetnas/profile"
+	"github.com/fleetnas/fleetnas/train"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -178,6 +184,96 @@ func TestLocalCPUExampleFleet(t *testing.T) {
 	for _, d := range []string{"local_cpu", "pixel6_cpu", "pixel8_edgetpu"} {
 		if !strings.Contains(out, d) {
 			t.Errorf("no %s in\n%s", d, out)
+		}
+	}
+}
+
+// TestTrainFlagsFromDefaultConfig: the train command's flags default to
+// train.DefaultConfig, and an invalid setting is reported under its flag.
+// (Here because traincmd.go has no test file of its own.)
+func TestTrainFlagsFromDefaultConfig(t *testing.T) {
+	d := train.DefaultConfig()
+	cmd, _, err := newRoot(io.Discard, io.Discard).Find([]string{"train"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for flag, want := range map[string]any{"epochs": d.Epochs, "batch": d.Batch, "lr": d.LR, "optimizer": d.Optimizer,
+		"wd": d.WeightDecay, "label-smoothing": d.LabelSmoothing, "warmup": d.WarmupEpochs, "seed": d.Seed,
+		"crop-pad": d.Pad, "flip": d.Flip} {
+		if got := cmd.Flags().Lookup(flag).DefValue; got != fmt.Sprint(want) {
+			t.Errorf("--%s defaults to %s, DefaultConfig to %v", flag, got, want)
+		}
+	}
+	for _, bad := range [][]string{{"--epochs", "-1"}, {"--batch", "0"}, {"--lr", "NaN"}, {"--optimizer", "lamb"},
+		{"--wd", "-1e-4"}, {"--label-smoothing", "1"}, {"--warmup", "11"}, {"--crop-pad", "-2"}} {
+		_, _, err := run(t, append([]string{"train", "--model", "MobileNetV2"}, bad...)...)
+		if err == nil || !strings.HasPrefix(err.Error(), bad[0]+": ") {
+			t.Errorf("%v: error %v, want one starting with %s:", bad, err, bad[0])
+		}
+	}
+}
+
+// TestRuntimeFlagsFromProfileDefaults: the flags of measure, profile and
+// validate default to package profile's defaults.
+func TestRuntimeFlagsFromProfileDefaults(t *testing.T) {
+	d := profile.DefaultOptions()
+	common := map[string]string{"threads": fmt.Sprint(d.Threads), "warmup": fmt.Sprint(d.Warmup), "min-time-ms": fmt.Sprint(d.MinTimeMs),
+		"retries": fmt.Sprint(d.Retries), "quiet": fmt.Sprint(d.Quiet), "max-wait": d.MaxWait.String(), "wait-share": fmt.Sprint(d.WaitShare)}
+	for name, own := range map[string]map[string]string{
+		"measure": {"runs": fmt.Sprint(profile.DefaultMeasureRuns)},
+		"profile": {"runs": fmt.Sprint(profile.DefaultProfileRuns), "method": string(profile.DefaultMethod),
+			"flush-mb": fmt.Sprint(profile.DefaultFlushBytes >> 20), "check-samples": fmt.Sprint(profile.DefaultCheckSamples)},
+		"validate": {"runs": fmt.Sprint(d.MinRuns), "samples": fmt.Sprint(profile.DefaultValidateSamples)},
+	} {
+		cmd, _, err := newRoot(io.Discard, io.Discard).Find([]string{name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, flags := range []map[string]string{common, own} {
+			for flag, want := range flags {
+				if got := cmd.Flags().Lookup(flag).DefValue; got != want {
+					t.Errorf("%s --%s defaults to %s, package profile to %s", name, flag, got, want)
+				}
+			}
+		}
+	}
+}
+
+// TestMeasureLibraryErrorNamesFlag: package ort's error about its setting
+// "library" is reported as --ort-lib, and without --ort-lib the advice
+// names the flag, which package ort cannot.
+func TestMeasureLibraryErrorNamesFlag(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "libonnxruntime.so.1")
+	_, _, err := run(t, "measure", "--model", "MobileNetV2", "--ort-lib", missing)
+	if err == nil || !strings.HasPrefix(err.Error(), "--ort-lib: ") || !errors.Is(err, ort.ErrNotFound) {
+		t.Errorf("missing --ort-lib library: %v", err)
+	}
+	// Without --ort-lib, the installation advice names it.
+	t.Setenv(ort.EnvLibrary, "")
+	t.Setenv("HOME", t.TempDir())
+	if _, err := ort.FindLibrary(""); err == nil {
+		t.Log("a system-wide ONNX Runtime is installed: not checking the advice without one")
+	} else if _, _, err := run(t, "measure", "--model", "MobileNetV2"); err == nil || !strings.Contains(err.Error(), "--ort-lib FILE") {
+		t.Errorf("no library anywhere: %v", err)
+	}
+}
+
+// TestProfileSettingErrorsNameFlags needs ONNX Runtime: the commands load
+// it before calling package profile.
+func TestProfileSettingErrorsNameFlags(t *testing.T) {
+	orttest.Runtime(t)
+	out := filepath.Join(t.TempDir(), "t.csv")
+	table := filepath.Join("..", "..", "examples", "local-cpu", "ort_multihw_224_t1.csv")
+	for _, c := range []struct {
+		args []string
+		flag string
+	}{
+		{[]string{"profile", "--space", "fbnet", "--out", out, "--check-samples", "0", "--method", "sideways"}, "--method"},
+		{[]string{"profile", "--space", "fbnet", "--out", out, "--check-samples", "-1"}, "--check-samples"},
+		{[]string{"validate", "--device", table, "--space", "multihw", "--samples", "3"}, "--samples"},
+	} {
+		if _, _, err := run(t, c.args...); err == nil || !strings.HasPrefix(err.Error(), c.flag+": ") {
+			t.Errorf("%v: error %v, want one starting with %s:", c.args, err, c.flag)
 		}
 	}
 }
