@@ -115,21 +115,21 @@ func (s Spec) Open() (*Dataset, error) {
 func howToGet(format string) string {
 	switch format {
 	case FormatFashionMNIST:
-		return "on Debian/Ubuntu: apt-get install dataset-fashion-mnist, then use --data fashion-mnist; " +
+		return "on Debian/Ubuntu: apt-get install dataset-fashion-mnist, then use the data spec fashion-mnist; " +
 			"or download train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz and " +
-			"t10k-labels-idx1-ubyte.gz from https://github.com/zalandoresearch/fashion-mnist into DIR and use --data fashion-mnist:DIR"
+			"t10k-labels-idx1-ubyte.gz from https://github.com/zalandoresearch/fashion-mnist into DIR and use the data spec fashion-mnist:DIR"
 	case FormatMNIST:
 		return "download train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz and " +
-			"t10k-labels-idx1-ubyte.gz from https://yann.lecun.com/exdb/mnist/ (or a mirror) into DIR and use --data mnist:DIR"
+			"t10k-labels-idx1-ubyte.gz from https://yann.lecun.com/exdb/mnist/ (or a mirror) into DIR and use the data spec mnist:DIR"
 	case FormatIDX:
 		return "put train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte and " +
-			"t10k-labels-idx1-ubyte (each optionally .gz) into DIR and use --data idx:DIR"
+			"t10k-labels-idx1-ubyte (each optionally .gz) into DIR and use the data spec idx:DIR"
 	case FormatCIFAR10:
 		return "download the CIFAR-10 binary version (cifar-10-binary.tar.gz) from https://www.cs.toronto.edu/~kriz/cifar.html, " +
-			"extract it with tar xzf and use --data cifar10:DIR/cifar-10-batches-bin"
+			"extract it with tar xzf and use the data spec cifar10:DIR/cifar-10-batches-bin"
 	case FormatFolder:
 		return "lay out images as DIR/train/CLASS/*.png|jpg and DIR/test/CLASS/*.png|jpg, " +
-			"or DIR/CLASS/*.png|jpg to have a test split drawn, and use --data folder:DIR"
+			"or DIR/CLASS/*.png|jpg to have a test split drawn, and use the data spec folder:DIR"
 	}
-	return "see fleetnas --help for the --data formats"
+	return "data specs: fashion-mnist[:DIR], mnist:DIR, idx:DIR, cifar10:DIR, folder:DIR"
 }
