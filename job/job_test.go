@@ -1,9 +1,10 @@
-package job
+package job_test
 
 import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
@@ -12,11 +13,25 @@ import (
 	"testing"
 
 	"github.com/fleetnas/fleetnas/data"
+	"github.com/fleetnas/fleetnas/job"
+	"github.com/fleetnas/fleetnas/metric"
+	"github.com/fleetnas/fleetnas/results"
+	"github.com/fleetnas/fleetnas/setting"
 )
 
-func settings() Settings {
-	return Settings{Space: "nb201", Fleet: "nb201-mobile", Accuracy: "table:cifar100", Metric: "max",
+func settings() job.Settings {
+	return job.Settings{Space: "nb201", Fleet: "nb201-mobile", Accuracy: "table:cifar100", Metric: metric.Metric{Kind: metric.KindMax},
 		Target: 0.85, Beta: -0.5, Reward: "abs", Algo: "evolution", Budget: 300, Seed: 7}
+}
+
+// runAndWrite runs a search in dir and writes its files, as the command
+// line does.
+func runAndWrite(ctx context.Context, s job.Settings, o job.Options) (*job.Outcome, error) {
+	out, err := job.Run(ctx, s, o)
+	if err != nil {
+		return nil, err
+	}
+	return out, results.Write(o.Dir, out)
 }
 
 // TestExhaustiveOptimumFromCSV recomputes the exact optimum of the
@@ -52,7 +67,7 @@ func TestExhaustiveOptimumFromCSV(t *testing.T) {
 	}
 	s := settings()
 	s.Algo, s.Budget = "exhaustive", 15625
-	o, err := Run(context.Background(), s, Options{Dir: t.TempDir()})
+	o, err := job.Run(context.Background(), s, job.Options{Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +84,7 @@ func TestExhaustiveOptimumFromCSV(t *testing.T) {
 func TestSameSeedSameFiles(t *testing.T) {
 	a, b := t.TempDir(), t.TempDir()
 	for _, d := range []string{a, b} {
-		if _, err := Run(context.Background(), settings(), Options{Dir: d}); err != nil {
+		if _, err := runAndWrite(context.Background(), settings(), job.Options{Dir: d}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -86,19 +101,21 @@ func TestSameSeedSameFiles(t *testing.T) {
 // unbroken one (the SIGKILL version is in cmd/fleetnas).
 func TestInterruptAndResume(t *testing.T) {
 	whole := t.TempDir()
-	if _, err := Run(context.Background(), settings(), Options{Dir: whole}); err != nil {
+	if _, err := runAndWrite(context.Background(), settings(), job.Options{Dir: whole}); err != nil {
 		t.Fatal(err)
 	}
 	broken := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
 	prog := &cancelAfter{n: 120, cancel: cancel}
-	if _, err := Run(ctx, settings(), Options{Dir: broken, Progress: prog}); err == nil || !strings.Contains(err.Error(), "--resume") {
+	var stopped *job.InterruptedError
+	if _, err := job.Run(ctx, settings(), job.Options{Dir: broken, Progress: prog}); !errors.As(err, &stopped) || !errors.Is(err, context.Canceled) || stopped.Step != 120 {
 		t.Fatalf("interrupted run: %v", err)
 	}
-	if _, err := Run(context.Background(), settings(), Options{Dir: broken}); err == nil {
-		t.Fatal("a directory with a checkpoint was reused without --resume")
+	var exists *job.ExistsError
+	if _, err := job.Run(context.Background(), settings(), job.Options{Dir: broken}); !errors.As(err, &exists) {
+		t.Fatalf("a directory with a checkpoint was reused without Resume: %v", err)
 	}
-	if _, err := Run(context.Background(), settings(), Options{Dir: broken, Resume: true}); err != nil {
+	if _, err := runAndWrite(context.Background(), settings(), job.Options{Dir: broken, Resume: true}); err != nil {
 		t.Fatal(err)
 	}
 	x, _ := os.ReadFile(filepath.Join(whole, "result.json"))
@@ -109,7 +126,7 @@ func TestInterruptAndResume(t *testing.T) {
 	// Resuming with other settings is refused.
 	other := settings()
 	other.Seed = 8
-	if _, err := Run(context.Background(), other, Options{Dir: broken, Resume: true}); err == nil || !strings.Contains(err.Error(), "other settings") {
+	if _, err := job.Run(context.Background(), other, job.Options{Dir: broken, Resume: true}); !isSetting(err, "resume") || !strings.Contains(err.Error(), "other settings") {
 		t.Errorf("settings mismatch: %v", err)
 	}
 }
@@ -127,38 +144,103 @@ func (c *cancelAfter) Set(done int, _ float64) {
 }
 func (c *cancelAfter) Finish() {}
 
+// isSetting reports whether err is about setting name.
+func isSetting(err error, name string) bool {
+	var e *setting.Error
+	return errors.As(err, &e) && e.Name == name
+}
+
 func TestBadSettings(t *testing.T) {
 	cases := []struct {
-		edit func(*Settings)
-		want string
+		edit    func(*job.Settings)
+		setting string
+		want    string
 	}{
-		{func(s *Settings) { s.Space = "darts" }, "unknown search space"},
-		{func(s *Settings) { s.Fleet = "iphones" }, "unknown fleet"},
-		{func(s *Settings) { s.Accuracy = "table:mnist" }, "unknown NAS-Bench-201 dataset"},
-		{func(s *Settings) { s.Metric = "mean" }, "unknown metric"},
-		{func(s *Settings) { s.Metric = "device:iphone" }, "no device \"iphone\""},
-		{func(s *Settings) { s.Algo = "bayesopt" }, "bayesopt"},
-		{func(s *Settings) { s.Reward = "lin" }, "unknown reward"},
-		{func(s *Settings) { s.Beta = 0.5 }, "beta must be negative"},
-		{func(s *Settings) { s.Target = 0 }, "target"},
-		{func(s *Settings) { s.Budget = 0 }, "--budget"},
-		{func(s *Settings) { s.Holdout = []string{"pixel3", "raspi4", "eyeriss", "fpga", "pixel2", "samsung_s7"} }, "no device to search on"},
-		{func(s *Settings) { s.Holdout = []string{"iphone"} }, "--holdout"},
+		{func(s *job.Settings) { s.Space = "darts" }, "space", "unknown search space"},
+		{func(s *job.Settings) { s.Fleet = "iphones" }, "fleet", "unknown fleet"},
+		{func(s *job.Settings) { s.Fleet = "" }, "fleet", "is required"},
+		{func(s *job.Settings) { s.Accuracy = "table:mnist" }, "accuracy", "unknown NAS-Bench-201 dataset"},
+		{func(s *job.Settings) { s.Metric = metric.Metric{} }, "metric", "no metric"},
+		{func(s *job.Settings) { s.Metric = metric.Metric{Kind: metric.KindDevice, Device: "iphone"} }, "metric", "no device \"iphone\""},
+		{func(s *job.Settings) { s.Algo = "bayesopt" }, "algo", "bayesopt"},
+		{func(s *job.Settings) { s.Reward = "lin" }, "reward", "unknown reward"},
+		{func(s *job.Settings) { s.Beta = 0.5 }, "beta", "must be negative"},
+		{func(s *job.Settings) { s.Target = 0 }, "target", "positive"},
+		{func(s *job.Settings) { s.Budget = 0 }, "budget", "positive"},
+		{func(s *job.Settings) { s.Resolution = -1 }, "resolution", "positive"},
+		{func(s *job.Settings) {
+			s.Holdout = []string{"pixel3", "raspi4", "eyeriss", "fpga", "pixel2", "samsung_s7"}
+		}, "holdout", "no device to search on"},
+		{func(s *job.Settings) { s.Holdout = []string{"iphone"} }, "holdout", "iphone"},
+		{func(s *job.Settings) { s.Accuracy = "supernet"; s.Algo = "evolution" }, "algo", "stale"},
 	}
 	for _, c := range cases {
 		s := settings()
 		c.edit(&s)
-		_, err := Open(s)
-		if err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("%+v: %v, want %q", s, err, c.want)
+		_, err := job.Open(s)
+		if !isSetting(err, c.setting) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: %v, want an error about %s saying %q", s, err, c.setting, c.want)
 		}
 	}
-	if _, err := Run(context.Background(), settings(), Options{Dir: t.TempDir(), Resume: true}); err == nil || !strings.Contains(err.Error(), "no checkpoint") {
+	if _, err := job.Run(context.Background(), settings(), job.Options{Dir: t.TempDir(), Resume: true}); !isSetting(err, "resume") || !strings.Contains(err.Error(), "no checkpoint") {
 		t.Errorf("resume without checkpoint: %v", err)
 	}
 	d := t.TempDir()
-	os.WriteFile(filepath.Join(d, CheckpointFile), []byte(`{"format": "fleetnas.checkpoint/v1", "settings": {"space": "x"`), 0o644)
-	if _, err := Run(context.Background(), settings(), Options{Dir: d, Resume: true}); err == nil || !strings.Contains(err.Error(), "corrupt") {
+	os.WriteFile(filepath.Join(d, job.CheckpointFile), []byte(`{"format": "fleetnas.checkpoint/v2", "settings": {"space": "x"`), 0o644)
+	if _, err := job.Run(context.Background(), settings(), job.Options{Dir: d, Resume: true}); err == nil || !strings.Contains(err.Error(), "corrupt") {
 		t.Errorf("corrupt checkpoint: %v", err)
+	}
+	os.WriteFile(filepath.Join(d, job.CheckpointFile), []byte(`{"format": "fleetnas.checkpoint/v1"}`), 0o644)
+	if _, err := job.Run(context.Background(), settings(), job.Options{Dir: d, Resume: true}); err == nil || !strings.Contains(err.Error(), "not a checkpoint this fleetnas reads") {
+		t.Errorf("checkpoint of another format: %v", err)
+	}
+}
+
+// TestFailureBeforeFirstStep: a search that fails before it has done a
+// step leaves nothing behind, so the corrected command is not refused as
+// "already holds a search"; one that fails later keeps its work.
+func TestFailureBeforeFirstStep(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	s := settings()
+	s.Accuracy = "command:false"
+	if _, err := job.Run(context.Background(), s, job.Options{Dir: dir}); err == nil || !strings.Contains(err.Error(), "step 0") {
+		t.Fatalf("failing accuracy program: %v", err)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a search that failed at its first step left %s: %v", dir, err)
+	}
+	if _, err := job.Run(context.Background(), settings(), job.Options{Dir: dir}); err != nil {
+		t.Fatalf("the corrected search: %v", err)
+	}
+	// A program that fails on its third network: two steps are done and
+	// kept, and a resume with a working program continues from them.
+	script := filepath.Join(t.TempDir(), "acc.sh")
+	os.WriteFile(script, []byte("#!/bin/sh\nn=$(cat \"$0.count\" 2>/dev/null || echo 0)\necho $((n+1)) > \"$0.count\"\n[ $n -lt 2 ] || exit 3\necho 50\n"), 0o755)
+	dir = filepath.Join(t.TempDir(), "run")
+	s = settings()
+	s.Accuracy, s.Budget = "command:"+script, 20
+	if _, err := job.Run(context.Background(), s, job.Options{Dir: dir}); err == nil || !strings.Contains(err.Error(), "step 2") || !strings.Contains(err.Error(), "checkpoint saved") {
+		t.Fatalf("program failing at its third network: %v", err)
+	}
+	os.WriteFile(script+".count", []byte("-100000"), 0o644)
+	o, err := job.Run(context.Background(), s, job.Options{Dir: dir, Resume: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(o.History) != s.Budget || o.History[0].Accuracy != 50 {
+		t.Errorf("resumed search: %d records", len(o.History))
+	}
+	// An error in opening leaves no directory at all.
+	dir2 := filepath.Join(t.TempDir(), "run")
+	s = settings()
+	s.Resolution = -5
+	if _, err := job.Run(context.Background(), s, job.Options{Dir: dir2}); err == nil {
+		t.Fatal("negative resolution accepted")
+	}
+	if _, err := os.Stat(dir2); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a search that failed to open left %s: %v", dir2, err)
+	}
+	if _, err := job.Run(context.Background(), settings(), job.Options{Dir: dir2}); err != nil {
+		t.Errorf("the corrected search: %v", err)
 	}
 }

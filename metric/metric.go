@@ -9,7 +9,10 @@ package metric
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
+
+	"github.com/fleetnas/fleetnas/setting"
 )
 
 // Ratios returns L_d / R_d. References must be positive.
@@ -53,30 +56,181 @@ func Max(r []float64) float64 {
 	return m
 }
 
-// Kind selects the metric a search optimises.
-type Kind struct {
-	// Name is "avg", "max" or "device".
-	Name string
-	// Device is the device of a "device" metric.
+// Kind is the kind of fleet metric a search optimises.
+type Kind int
+
+// The fleet metrics of Chu et al. (2020), and one device's ratio alone
+// (the paper's single-device searches).
+const (
+	// KindAvg is the weighted mean of the ratios.
+	KindAvg Kind = iota + 1
+	// KindMax is the largest ratio.
+	KindMax
+	// KindDevice is one device's ratio.
+	KindDevice
+)
+
+// Metric names what a search optimises: AVG, MAX or one device's ratio.
+// Its text form ("avg", "max", "device:NAME") is what settings files,
+// result.json and the command line use.
+type Metric struct {
+	Kind Kind
+	// Device is the device of a KindDevice metric.
 	Device string
 }
 
-// ParseKind reads "avg", "max" or "device:NAME".
-func ParseKind(s string) (Kind, error) {
+// Parse reads "avg", "max" or "device:NAME".
+func Parse(s string) (Metric, error) {
 	switch {
-	case s == "avg" || s == "max":
-		return Kind{Name: s}, nil
+	case s == "avg":
+		return Metric{Kind: KindAvg}, nil
+	case s == "max":
+		return Metric{Kind: KindMax}, nil
 	case strings.HasPrefix(s, "device:") && len(s) > len("device:"):
-		return Kind{Name: "device", Device: strings.TrimPrefix(s, "device:")}, nil
+		return Metric{Kind: KindDevice, Device: strings.TrimPrefix(s, "device:")}, nil
 	}
-	return Kind{}, fmt.Errorf("unknown metric %q: one of avg, max, device:NAME", s)
+	return Metric{}, fmt.Errorf("unknown metric %q: one of avg, max, device:NAME", s)
 }
 
-func (k Kind) String() string {
-	if k.Name == "device" {
-		return "device:" + k.Device
+// String is the text form Parse reads ("" for the zero Metric).
+func (m Metric) String() string {
+	switch m.Kind {
+	case KindAvg:
+		return "avg"
+	case KindMax:
+		return "max"
+	case KindDevice:
+		return "device:" + m.Device
 	}
-	return k.Name
+	return ""
+}
+
+// MarshalText writes the text form, so that JSON and YAML hold "max".
+func (m Metric) MarshalText() ([]byte, error) { return []byte(m.String()), nil }
+
+// UnmarshalText reads the text form; an empty text is the zero Metric
+// (no metric chosen yet).
+func (m *Metric) UnmarshalText(b []byte) error {
+	if len(b) == 0 {
+		*m = Metric{}
+		return nil
+	}
+	v, err := Parse(string(b))
+	if err != nil {
+		return err
+	}
+	*m = v
+	return nil
+}
+
+// Scope is a metric over the devices of a fleet: their weights, and
+// which of them the metric covers. Held-out devices are priced and
+// reported but never optimised (the paper's generalisation experiment),
+// so AVG and MAX leave them out; AllAvg and AllMax include them. This is
+// the one place where ratios become fleet metrics for a search.
+type Scope struct {
+	metric  Metric
+	devices []string
+	weights []float64
+	in      []bool
+	device  int // index of a KindDevice metric's device
+}
+
+// Values are a network's fleet metrics.
+type Values struct {
+	// Avg (weighted) and Max are over the devices the metric covers.
+	Avg, Max float64
+	// AllAvg (weighted) and AllMax are over every device, held out or not.
+	AllAvg, AllMax float64
+	// Metric is the value the search optimises: Avg, Max or the device's
+	// ratio.
+	Metric float64
+}
+
+// NewScope returns metric m over devices (in fleet order) with their
+// weights, leaving out the devices named in heldOut. Errors name the
+// setting at fault: "metric" or "holdout".
+func NewScope(m Metric, devices []string, weights []float64, heldOut []string) (*Scope, error) {
+	if len(weights) != len(devices) {
+		return nil, fmt.Errorf("metric: %d weights for %d devices", len(weights), len(devices))
+	}
+	index := make(map[string]int, len(devices))
+	for i, d := range devices {
+		index[d] = i
+		if w := weights[i]; !(w > 0) || math.IsInf(w, 0) {
+			return nil, fmt.Errorf("metric: device %s: weight %g is not a positive number", d, w)
+		}
+	}
+	s := &Scope{metric: m, devices: slices.Clone(devices), weights: slices.Clone(weights), in: make([]bool, len(devices)), device: -1}
+	for i := range s.in {
+		s.in[i] = true
+	}
+	for _, h := range heldOut {
+		i, ok := index[h]
+		if !ok {
+			return nil, setting.Errorf("holdout", "no device %q in the fleet; devices: %v", h, devices)
+		}
+		s.in[i] = false
+	}
+	if !slices.Contains(s.in, true) {
+		return nil, setting.Errorf("holdout", "leaves no device to search on")
+	}
+	switch m.Kind {
+	case KindAvg, KindMax:
+	case KindDevice:
+		i, ok := index[m.Device]
+		if !ok {
+			return nil, setting.Errorf("metric", "no device %q in the fleet; devices: %v", m.Device, devices)
+		}
+		if !s.in[i] {
+			return nil, setting.Errorf("metric", "device:%s is held out", m.Device)
+		}
+		s.device = i
+	default:
+		return nil, setting.Errorf("metric", "no metric given: one of avg, max, device:NAME")
+	}
+	return s, nil
+}
+
+// Metric is the metric the scope computes.
+func (s *Scope) Metric() Metric { return s.metric }
+
+// HeldOut reports, in fleet order, which devices the metric leaves out.
+func (s *Scope) HeldOut() []bool {
+	out := make([]bool, len(s.in))
+	for i, in := range s.in {
+		out[i] = !in
+	}
+	return out
+}
+
+// Of computes the fleet metrics of a network from its ratios (in fleet
+// order, one per device).
+func (s *Scope) Of(ratios []float64) Values {
+	var v Values
+	var sum, sw, all, allW float64
+	v.Max, v.AllMax = math.Inf(-1), math.Inf(-1)
+	for i, r := range ratios {
+		w := s.weights[i]
+		all += w * r
+		allW += w
+		v.AllMax = math.Max(v.AllMax, r)
+		if s.in[i] {
+			sum += w * r
+			sw += w
+			v.Max = math.Max(v.Max, r)
+		}
+	}
+	v.Avg, v.AllAvg = sum/sw, all/allW
+	switch s.metric.Kind {
+	case KindAvg:
+		v.Metric = v.Avg
+	case KindMax:
+		v.Metric = v.Max
+	default:
+		v.Metric = ratios[s.device]
+	}
+	return v
 }
 
 // Reward is how accuracy and a latency metric combine into the search's
@@ -91,18 +245,19 @@ type Reward struct {
 	Beta float64
 }
 
-// ParseReward checks the settings of a reward.
+// ParseReward checks the settings of a reward. Errors name the setting
+// at fault: "reward", "target" or "beta".
 func ParseReward(kind string, target, beta float64) (Reward, error) {
 	switch kind {
 	case "abs", "mnas", "hard":
 	default:
-		return Reward{}, fmt.Errorf("unknown reward %q: one of abs (TuNAS), mnas (MnasNet soft), hard", kind)
+		return Reward{}, setting.Errorf("reward", "unknown reward %q: one of abs (TuNAS), mnas (MnasNet soft), hard", kind)
 	}
 	if !(target > 0) || math.IsInf(target, 0) {
-		return Reward{}, fmt.Errorf("target must be a positive number, got %g", target)
+		return Reward{}, setting.Errorf("target", "must be a positive number, got %g", target)
 	}
 	if kind != "hard" && !(beta < 0) {
-		return Reward{}, fmt.Errorf("beta must be negative (it penalises missing the target), got %g", beta)
+		return Reward{}, setting.Errorf("beta", "must be negative (it penalises missing the target), got %g", beta)
 	}
 	return Reward{Kind: kind, Target: target, Beta: beta}, nil
 }

@@ -2,6 +2,7 @@ package metric
 
 import (
 	"math"
+	"strings"
 	"testing"
 )
 
@@ -57,16 +58,68 @@ func TestRewards(t *testing.T) {
 	}
 }
 
-func TestParseKind(t *testing.T) {
-	for _, s := range []string{"avg", "max", "device:pixel3"} {
-		k, err := ParseKind(s)
-		if err != nil || k.String() != s {
-			t.Errorf("%s: %v %v", s, k, err)
+func TestParse(t *testing.T) {
+	for _, c := range []struct {
+		s    string
+		want Metric
+	}{{"avg", Metric{Kind: KindAvg}}, {"max", Metric{Kind: KindMax}}, {"device:pixel3", Metric{Kind: KindDevice, Device: "pixel3"}}} {
+		m, err := Parse(c.s)
+		if err != nil || m != c.want || m.String() != c.s {
+			t.Errorf("%s: %+v %v", c.s, m, err)
+		}
+		var back Metric
+		b, _ := m.MarshalText()
+		if err := back.UnmarshalText(b); err != nil || back != m {
+			t.Errorf("%s: text round trip gave %+v, %v", c.s, back, err)
 		}
 	}
-	for _, s := range []string{"mean", "device:", ""} {
-		if _, err := ParseKind(s); err == nil {
+	for _, s := range []string{"mean", "device:", "MAX"} {
+		if _, err := Parse(s); err == nil {
 			t.Errorf("%q accepted", s)
 		}
+	}
+}
+
+// TestScope works a three-device fleet by hand: ratios 0.5, 1.5, 1 with
+// weights 2, 1, 1, the second device held out.
+func TestScope(t *testing.T) {
+	devices, weights := []string{"a", "b", "c"}, []float64{2, 1, 1}
+	ratios := []float64{0.5, 1.5, 1}
+	for _, c := range []struct {
+		m      string
+		metric float64
+	}{{"avg", 2.0 / 3}, {"max", 1}, {"device:c", 1}, {"device:a", 0.5}} {
+		m, _ := Parse(c.m)
+		s, err := NewScope(m, devices, weights, []string{"b"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := s.Of(ratios)
+		// Searched devices a, c: (2*0.5 + 1)/3 and max(0.5, 1); all
+		// devices: (2*0.5 + 1.5 + 1)/4 and 1.5.
+		if math.Abs(v.Avg-2.0/3) > 1e-15 || v.Max != 1 || v.AllAvg != 3.5/4 || v.AllMax != 1.5 || math.Abs(v.Metric-c.metric) > 1e-15 {
+			t.Errorf("%s: %+v", c.m, v)
+		}
+		if h := s.HeldOut(); h[0] || !h[1] || h[2] {
+			t.Errorf("held out %v", h)
+		}
+	}
+	for _, c := range []struct {
+		m       string
+		heldOut []string
+		want    string
+	}{
+		{"device:b", []string{"b"}, "metric: device:b is held out"},
+		{"device:z", nil, `metric: no device "z"`},
+		{"avg", []string{"z"}, `holdout: no device "z"`},
+		{"max", []string{"a", "b", "c"}, "holdout: leaves no device"},
+	} {
+		m, _ := Parse(c.m)
+		if _, err := NewScope(m, devices, weights, c.heldOut); err == nil || !strings.HasPrefix(err.Error(), c.want) {
+			t.Errorf("%s held out %v: %v, want %q", c.m, c.heldOut, err, c.want)
+		}
+	}
+	if _, err := NewScope(Metric{}, devices, weights, nil); err == nil {
+		t.Error("the zero metric was accepted")
 	}
 }

@@ -114,6 +114,22 @@ func Algorithms() []string {
 	return []string{"tunas", "evolution", "random", "exhaustive"}
 }
 
+// DescribeChosen says in words which network Chosen returns for an
+// algorithm, for reports.
+func DescribeChosen(algo string) string {
+	if algo == "tunas" {
+		return "the most likely network of the trained controller (argmax of every decision), as TuNAS deploys"
+	}
+	return "the network with the best reward seen"
+}
+
+// CopesWithDrift reports whether an algorithm may be fed rewards that
+// drift, i.e. a network's reward changes as the search goes (a supernet's
+// accuracy does, as its weights train). tunas learns from each reward as
+// it comes and random's proposals ignore rewards; evolution's population
+// and exhaustive's choice keep rewards that go stale.
+func CopesWithDrift(algo string) bool { return algo == "tunas" || algo == "random" }
+
 // New returns a controller of algorithm algo over decisions. The decisions
 // are copied, so the caller may reuse its slice.
 func New(algo string, decisions []space.Decision, cfg Config) (Controller, error) {

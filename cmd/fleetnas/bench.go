@@ -1,12 +1,12 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/fleetnas/fleetnas/bench"
 	"github.com/fleetnas/fleetnas/job"
 	"github.com/spf13/cobra"
 )
@@ -18,21 +18,6 @@ func newBenchCmd() *cobra.Command {
 	}
 	cmd.AddCommand(newBenchSearchCmd(), newBenchMultiHWCmd())
 	return cmd
-}
-
-// searchFlags registers the settings shared by the bench commands.
-func searchFlags(cmd *cobra.Command, s *job.Settings) {
-	f := cmd.Flags()
-	f.StringVar(&s.Space, "space", "nb201", "search space (tabular: every network must be priced)")
-	f.StringVar(&s.Fleet, "fleet", "nb201-mobile", "built-in fleet or fleet file")
-	f.StringVar(&s.Accuracy, "accuracy", "table:cifar100", "accuracy source")
-	f.Float64Var(&s.Target, "target", 0.85, "target T of the metric")
-	f.Float64Var(&s.Beta, "beta", -0.5, "weight of the latency term (negative)")
-	f.StringVar(&s.Reward, "reward", "abs", "reward: abs, mnas or hard")
-	f.Float64Var(&s.LearningRate, "lr", 0, "tunas learning rate (default: the controller's)")
-	f.Float64Var(&s.EntropyBonus, "entropy-bonus", 0, "tunas entropy bonus weight")
-	f.IntVar(&s.Population, "population", 0, "evolution population (default: the controller's)")
-	f.IntVar(&s.Sample, "sample", 0, "evolution tournament size (default: the controller's)")
 }
 
 func parseInts(s, flag string) ([]int, error) {
@@ -71,23 +56,18 @@ results do not depend on how many.`,
 			if seeds <= 0 {
 				return fmt.Errorf("--seeds must be positive, got %d", seeds)
 			}
-			s.Algo, s.Budget, s.Seed = "exhaustive", 1, 1
-			j, err := job.Open(s)
-			if err != nil {
-				return err
-			}
 			start := time.Now()
-			e, err := job.Enumerate(context.Background(), j)
+			e, err := bench.Enumerate(cmd.Context(), s)
 			if err != nil {
 				return err
 			}
-			sums, trials, err := e.BenchSearch(strings.Split(algos, ","), bs, seeds)
+			sums, trials, err := e.BenchSearch(cmd.Context(), strings.Split(algos, ","), bs, seeds)
 			if err != nil {
 				return err
 			}
 			out := cmd.OutOrStdout()
 			if asJSON {
-				return writeJSON(out, map[string]any{"settings": s, "optimum": e.Optimum, "optimal_networks": e.Best,
+				return writeJSON(out, map[string]any{"settings": e.Settings, "optimum": e.Optimum, "optimal_networks": e.Best,
 					"networks": len(e.Records), "summary": sums, "trials": trials})
 			}
 			fmt.Fprintf(out, "%s x %s, accuracy %s, metric %s, target %g, beta %g, reward %s\n", s.Space, s.Fleet, s.Accuracy, s.Metric, s.Target, s.Beta, s.Reward)
@@ -105,7 +85,7 @@ results do not depend on how many.`,
 		},
 	}
 	searchFlags(cmd, &s)
-	cmd.Flags().StringVar(&s.Metric, "metric", "max", "metric: avg, max or device:NAME")
+	metricFlag(cmd, &s)
 	cmd.Flags().StringVar(&algos, "algos", "tunas,evolution,random", "comma-separated algorithms")
 	cmd.Flags().StringVar(&budgets, "budgets", "100,300,1000", "comma-separated budgets")
 	cmd.Flags().IntVar(&seeds, "seeds", 20, "seeds per algorithm and budget")
@@ -128,10 +108,8 @@ the fleet, including one a fleet file adds). With --algo exhaustive each
 search finds its exact optimum.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if holdout != "" {
-				s.Holdout = strings.Split(holdout, ",")
-			}
-			devices, held, rows, err := job.MultiHW(context.Background(), s)
+			s.Holdout = splitHoldout(holdout)
+			devices, held, rows, err := bench.MultiHW(cmd.Context(), s)
 			if err != nil {
 				return err
 			}
@@ -166,10 +144,13 @@ search finds its exact optimum.`,
 		},
 	}
 	searchFlags(cmd, &s)
+	holdoutFlag(cmd, &holdout)
 	cmd.Flags().StringVar(&s.Algo, "algo", "exhaustive", "algorithm of every search")
-	cmd.Flags().IntVar(&s.Budget, "budget", 1000, "evaluations per search (ignored by exhaustive)")
-	cmd.Flags().Uint64Var(&s.Seed, "seed", 1, "random seed")
-	cmd.Flags().StringVar(&holdout, "holdout", "", "comma-separated devices to leave out of the searches")
+	cmd.Flags().IntVar(&s.Budget, "budget", s.Budget, "evaluations per search (ignored by exhaustive)")
+	cmd.Flags().Uint64Var(&s.Seed, "seed", s.Seed, "random seed")
+	for flag, name := range map[string]string{"algo": "algo", "budget": "budget", "seed": "seed"} {
+		bindSetting(cmd.Flags(), flag, name)
+	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
 }

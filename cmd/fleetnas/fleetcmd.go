@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/fleetnas/fleetnas/fleet"
@@ -17,10 +16,7 @@ func loadFleet(nameOrFile string, z *zoo.Zoo) (*fleet.Fleet, error) {
 	if nameOrFile == "" {
 		return nil, fmt.Errorf("--fleet is required: a built-in fleet (%s) or a fleet file", strings.Join(fleet.Names(), ", "))
 	}
-	if _, err := os.Stat(nameOrFile); err == nil || strings.ContainsAny(nameOrFile, "./") {
-		return fleet.ReadFile(nameOrFile, z)
-	}
-	return fleet.Builtin(nameOrFile, z)
+	return fleet.Open(nameOrFile, z)
 }
 
 func newFleetCmd() *cobra.Command {

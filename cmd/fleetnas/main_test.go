@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -247,15 +248,35 @@ func TestSearchCommand(t *testing.T) {
 	if _, _, err := run(t, "search", "--algo", "evolution", "--budget", "200", "--out", dir); err != nil {
 		t.Errorf("rerun of a finished search: %v", err)
 	}
-	for _, args := range [][]string{
-		{"search", "--algo", "annealing", "--out", dir + "2"},
-		{"search", "--space", "darts", "--out", dir + "3"},
-		{"search", "--metric", "device:iphone", "--out", dir + "4"},
-		{"search", "--budget", "-1", "--out", dir + "5"},
-		{"search", "--resume", "--out", dir + "6"},
+	// Library errors name settings; the command line names the flags
+	// bound to them.
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"search", "--algo", "annealing"}, "--algo: unknown search algorithm"},
+		{[]string{"search", "--space", "darts"}, "--space: unknown search space"},
+		{[]string{"search", "--metric", "device:iphone"}, `--metric: no device "iphone"`},
+		{[]string{"search", "--metric", "mean"}, `unknown metric "mean"`},
+		{[]string{"search", "--budget", "-1"}, "--budget: must be a positive number"},
+		{[]string{"search", "--beta", "0.5"}, "--beta: must be negative"},
+		{[]string{"search", "--holdout", "iphone"}, `--holdout: no device "iphone"`},
+		{[]string{"search", "--resolution", "-3"}, "--resolution: must be positive"},
+		{[]string{"search", "--resume"}, "--resume: no checkpoint"},
+		{[]string{"search", "--lr", "-1", "--algo", "tunas"}, "--algo: tunas: learning rate"},
+		{[]string{"search", "--accuracy", "supernet"}, "--data: the supernet needs the images"},
+		{[]string{"search", "--accuracy", "supernet", "--algo", "evolution"}, "--algo: \"evolution\" cannot search"},
+		{[]string{"search", "--accuracy", "supernet", "--data", "fashion-mnist", "--proxy-width", "1.5"}, "--proxy-width: must be in (0, 1]"},
+		{[]string{"search", "--accuracy", "supernet", "--data", "fashion-mnist", "--batch", "1"}, "--batch: must be at least 2"},
+		{[]string{"search", "--accuracy", "supernet", "--data", "fashion-mnist", "--weights-lr", "-1"}, "--weights-lr: must be a positive"},
 	} {
-		if _, _, err := run(t, args...); err == nil {
-			t.Errorf("%v accepted", args)
+		out := filepath.Join(t.TempDir(), "run")
+		_, _, err := run(t, append(c.args, "--out", out)...)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: %v, want %q", c.args, err, c.want)
+		}
+		if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%v: a refused search left %s", c.args, out)
 		}
 	}
 }
@@ -439,7 +460,7 @@ func TestSupernetSearchTrainsChosen(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(out, "standalone", "checkpoint.json")); err != nil {
 		t.Error(err)
 	}
-	if _, _, err := run(t, "search", "--train-epochs", "2"); err == nil || !strings.Contains(err.Error(), "--accuracy supernet") {
+	if _, _, err := run(t, "search", "--train-epochs", "2"); err == nil || !strings.Contains(err.Error(), "--data") {
 		t.Errorf("--train-epochs without a supernet search: %v", err)
 	}
 }

@@ -15,7 +15,6 @@ import (
 	"github.com/fleetnas/fleetnas/onnx/onnxpb"
 	"github.com/fleetnas/fleetnas/ort"
 	"github.com/fleetnas/fleetnas/profile"
-	"github.com/fleetnas/fleetnas/train"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -184,31 +183,6 @@ func TestLocalCPUExampleFleet(t *testing.T) {
 	for _, d := range []string{"local_cpu", "pixel6_cpu", "pixel8_edgetpu"} {
 		if !strings.Contains(out, d) {
 			t.Errorf("no %s in\n%s", d, out)
-		}
-	}
-}
-
-// TestTrainFlagsFromDefaultConfig: the train command's flags default to
-// train.DefaultConfig, and an invalid setting is reported under its flag.
-// (Here because traincmd.go has no test file of its own.)
-func TestTrainFlagsFromDefaultConfig(t *testing.T) {
-	d := train.DefaultConfig()
-	cmd, _, err := newRoot(io.Discard, io.Discard).Find([]string{"train"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for flag, want := range map[string]any{"epochs": d.Epochs, "batch": d.Batch, "lr": d.LR, "optimizer": d.Optimizer,
-		"wd": d.WeightDecay, "label-smoothing": d.LabelSmoothing, "warmup": d.WarmupEpochs, "seed": d.Seed,
-		"crop-pad": d.Pad, "flip": d.Flip} {
-		if got := cmd.Flags().Lookup(flag).DefValue; got != fmt.Sprint(want) {
-			t.Errorf("--%s defaults to %s, DefaultConfig to %v", flag, got, want)
-		}
-	}
-	for _, bad := range [][]string{{"--epochs", "-1"}, {"--batch", "0"}, {"--lr", "NaN"}, {"--optimizer", "lamb"},
-		{"--wd", "-1e-4"}, {"--label-smoothing", "1"}, {"--warmup", "11"}, {"--crop-pad", "-2"}} {
-		_, _, err := run(t, append([]string{"train", "--model", "MobileNetV2"}, bad...)...)
-		if err == nil || !strings.HasPrefix(err.Error(), bad[0]+": ") {
-			t.Errorf("%v: error %v, want one starting with %s:", bad, err, bad[0])
 		}
 	}
 }

@@ -2,7 +2,7 @@ package main
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -12,10 +12,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/fleetnas/fleetnas/atomicfile"
-	"github.com/fleetnas/fleetnas/dataset"
 	"github.com/fleetnas/fleetnas/job"
-	"github.com/fleetnas/fleetnas/space"
+	"github.com/fleetnas/fleetnas/metric"
+	"github.com/fleetnas/fleetnas/results"
+	"github.com/fleetnas/fleetnas/standalone"
 	"github.com/fleetnas/fleetnas/train"
 	"github.com/mattn/go-isatty"
 	"github.com/schollz/progressbar/v3"
@@ -64,6 +64,78 @@ func newBar(w io.Writer, desc func(float64) string) *barProgress {
 	return nil
 }
 
+// metricValue is a flag holding a metric.Metric in its text form.
+type metricValue struct{ m *metric.Metric }
+
+func (v metricValue) String() string { return v.m.String() }
+func (v metricValue) Type() string   { return "metric" }
+func (v metricValue) Set(s string) error {
+	m, err := metric.Parse(s)
+	if err != nil {
+		return err
+	}
+	*v.m = m
+	return nil
+}
+
+// searchFlags registers the flags of the settings every search command
+// shares, their defaults from job.DefaultSettings, each bound to its
+// setting so that errors name the flag.
+func searchFlags(cmd *cobra.Command, s *job.Settings) {
+	*s = job.DefaultSettings()
+	f := cmd.Flags()
+	f.StringVar(&s.Space, "space", s.Space, "search space")
+	f.StringVar(&s.Fleet, "fleet", s.Fleet, "built-in fleet or fleet file")
+	f.StringVar(&s.Accuracy, "accuracy", s.Accuracy, "accuracy source: table:cifar10|cifar100|imagenet16_120, command:PROGRAM, or supernet (train a weight-sharing supernet on --data, TuNAS-style)")
+	f.Float64Var(&s.Target, "target", s.Target, "target T of the metric (a ratio to the fleet's references)")
+	f.Float64Var(&s.Beta, "beta", s.Beta, "weight of the latency term (negative)")
+	f.StringVar(&s.Reward, "reward", s.Reward, "reward: abs (TuNAS), mnas (MnasNet soft) or hard")
+	f.IntVar(&s.Resolution, "resolution", 0, "deployment resolution (default: the fleet's)")
+	f.Float64Var(&s.LearningRate, "lr", 0, "tunas: Adam learning rate (default: the controller's)")
+	f.Float64Var(&s.EntropyBonus, "entropy-bonus", 0, "tunas: entropy bonus weight")
+	f.IntVar(&s.Population, "population", 0, "evolution: population size (default: the controller's)")
+	f.IntVar(&s.Sample, "sample", 0, "evolution: tournament size (default: the controller's)")
+	for flag, name := range map[string]string{"space": "space", "fleet": "fleet", "accuracy": "accuracy",
+		"target": "target", "beta": "beta", "reward": "reward", "resolution": "resolution", "lr": "learning_rate",
+		"entropy-bonus": "entropy_bonus", "population": "population", "sample": "sample"} {
+		bindSetting(f, flag, name)
+	}
+}
+
+// metricFlag registers --metric.
+func metricFlag(cmd *cobra.Command, s *job.Settings) {
+	cmd.Flags().Var(metricValue{&s.Metric}, "metric", "metric: avg, max or device:NAME")
+	bindSetting(cmd.Flags(), "metric", "metric")
+}
+
+// holdoutFlag registers --holdout; its value is split into s.Holdout by
+// splitHoldout.
+func holdoutFlag(cmd *cobra.Command, v *string) {
+	cmd.Flags().StringVar(v, "holdout", "", "comma-separated devices to price but leave out of the metric")
+	bindSetting(cmd.Flags(), "holdout", "holdout")
+}
+
+func splitHoldout(v string) []string {
+	if v == "" {
+		return nil
+	}
+	return strings.Split(v, ",")
+}
+
+// resumeHint adds to a job error what the user can do about it, in the
+// command line's words.
+func resumeHint(err error) error {
+	var exists *job.ExistsError
+	var stopped *job.InterruptedError
+	switch {
+	case errors.As(err, &exists):
+		return fmt.Errorf("%w; pass --resume to continue it, or choose another --out", err)
+	case errors.As(err, &stopped) && stopped.Saved:
+		return fmt.Errorf("%w; continue with --resume", err)
+	}
+	return err
+}
+
 func newSearchCmd() *cobra.Command {
 	var s job.Settings
 	var out, holdout string
@@ -85,30 +157,28 @@ the ResNet cell) is on target.
 Writes DIR/result.json (the chosen network and its numbers), history.csv
 (every evaluation), pareto.csv and report.html (plots). Checkpoints every
 few seconds; after a kill, the same command with --resume continues to the
-same result as an unbroken run.`,
+same result as an unbroken run. With --data and --train-epochs N, the
+chosen network is then trained stand-alone on the data (DIR/standalone.json).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if holdout != "" {
-				s.Holdout = strings.Split(holdout, ",")
+			s.Holdout = splitHoldout(holdout)
+			if trainEpochs < 0 {
+				return fmt.Errorf("--train-epochs must not be negative, got %d", trainEpochs)
 			}
-			supernet := s.Accuracy == job.SupernetAccuracy
-			if trainEpochs < 0 || (trainEpochs > 0 && !supernet) {
-				return fmt.Errorf("--train-epochs must be positive and needs --accuracy supernet, got %d", trainEpochs)
+			if trainEpochs > 0 && s.Data == "" {
+				return errors.New("--train-epochs needs --data: the images to train the chosen network on")
 			}
-			if supernet && !cmd.Flags().Changed("algo") {
-				s.Algo = "tunas"
-			}
+			s = s.Defaults()
 			if out == "" {
-				name := fmt.Sprintf("%s-%s-%s-%s-seed%d", s.Space, filepath.Base(s.Fleet), strings.ReplaceAll(s.Metric, ":", "_"), s.Algo, s.Seed)
-				if supernet {
-					name += "-supernet"
-				}
-				out = filepath.Join("fleetnas-out", name)
+				out = filepath.Join("fleetnas-out", s.DirName())
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			o, err := job.Run(ctx, s, job.Options{Dir: out, Resume: resume, CheckpointEvery: every, Progress: progressFor(cmd.ErrOrStderr())})
 			if err != nil {
+				return resumeHint(err)
+			}
+			if err := results.Write(out, o); err != nil {
 				return err
 			}
 			w := cmd.OutOrStdout()
@@ -123,46 +193,45 @@ same result as an unbroken run.`,
 			c := o.Chosen
 			fmt.Fprintf(w, "chosen (%s): %s\n", s.Algo, c.Key)
 			fmt.Fprintf(w, "  accuracy %.2f%%  AVG %.3f  MAX %.3f  reward %.4f\n", c.Accuracy, c.Avg, c.Max, c.Reward)
-			for i, d := range o.Job.Devices() {
+			for i, d := range o.Job.Pricer().Devices() {
 				fmt.Fprintf(w, "  %-16s %8.3f ms  ratio %.3f\n", d, c.LatencyMS[i], c.Ratio[i])
 			}
 			fmt.Fprintf(w, "%d evaluations (%d unique) in %s\n", len(o.History), len(uniqueKeys(o.History)), o.Elapsed.Round(time.Millisecond))
 			fmt.Fprintf(w, "results: %s\nreport:  %s\n", filepath.Join(out, "result.json"), filepath.Join(out, "report.html"))
-			if supernet && trainEpochs == 0 {
-				fmt.Fprintf(w, "accuracy above is the shared weights' on the validation split; train the network stand-alone with\n  fleetnas train --space %s --choice '%s' --data %s --epochs 10\n", s.Space, c.Key, s.Data)
+			if notes := o.Job.Source().Notes(); len(notes) > 0 && trainEpochs == 0 {
+				for _, n := range notes {
+					fmt.Fprintln(w, n)
+				}
+				if s.Data != "" {
+					fmt.Fprintf(w, "  fleetnas train --space %s --choice '%s' --data %s --epochs %d\n", s.Space, c.Key, s.Data, train.DefaultConfig().Epochs)
+				}
 			}
 			if trainEpochs > 0 {
-				return trainChosen(ctx, cmd, o, s, trainEpochs, out)
+				return trainChosen(ctx, cmd, o, trainEpochs, out)
 			}
 			return nil
 		},
 	}
+	searchFlags(cmd, &s)
+	metricFlag(cmd, &s)
+	holdoutFlag(cmd, &holdout)
 	f := cmd.Flags()
-	f.StringVar(&s.Space, "space", "nb201", "search space")
-	f.StringVar(&s.Fleet, "fleet", "nb201-mobile", "built-in fleet or fleet file")
-	f.StringVar(&s.Accuracy, "accuracy", "table:cifar100", "accuracy source: table:cifar10|cifar100|imagenet16_120, command:PROGRAM, or supernet (train a weight-sharing supernet on --data, TuNAS-style)")
-	f.StringVar(&s.Metric, "metric", "max", "metric: avg, max or device:NAME")
-	f.Float64Var(&s.Target, "target", 0.85, "target T of the metric (a ratio to the fleet's references)")
-	f.Float64Var(&s.Beta, "beta", -0.5, "weight of the latency term (negative)")
-	f.StringVar(&s.Reward, "reward", "abs", "reward: abs (TuNAS), mnas (MnasNet soft) or hard")
-	f.StringVar(&s.Algo, "algo", "evolution", "algorithm: tunas, evolution, random or exhaustive (evolution is the best at small budgets on NAS-Bench-201: fleetnas bench search; tunas with --accuracy supernet)")
-	f.IntVar(&s.Budget, "budget", 1000, "number of evaluations (with --accuracy supernet: training steps, the first quarter warmup)")
-	f.StringVar(&s.Data, "data", "", "supernet: data set to train on (fashion-mnist, cifar10:DIR, ...; see fleetnas train --help)")
-	f.Float64Var(&s.ProxyWidth, "proxy-width", job.DefaultProxyWidth, "supernet: filter multiplier of the training networks (latency is always of the full network)")
-	f.IntVar(&s.Batch, "batch", job.DefaultBatch, "supernet: batch size")
-	f.Float64Var(&s.WeightsLR, "weights-lr", job.DefaultWeightsLR, "supernet: peak learning rate of the shared weights (cosine decay)")
-	f.Uint64Var(&s.Seed, "seed", 1, "random seed (same seed, same result)")
-	f.IntVar(&s.Resolution, "resolution", 0, "deployment resolution (default: the fleet's)")
-	f.Float64Var(&s.LearningRate, "lr", 0, "tunas: Adam learning rate (default: the controller's)")
-	f.Float64Var(&s.EntropyBonus, "entropy-bonus", 0, "tunas: entropy bonus weight")
-	f.IntVar(&s.Population, "population", 0, "evolution: population size (default: the controller's)")
-	f.IntVar(&s.Sample, "sample", 0, "evolution: tournament size (default: the controller's)")
-	f.StringVar(&holdout, "holdout", "", "comma-separated devices to price but leave out of the metric")
+	f.StringVar(&s.Algo, "algo", "", "algorithm: tunas, evolution, random or exhaustive (default evolution, the best at small budgets on NAS-Bench-201: fleetnas bench search; with --accuracy supernet tunas)")
+	f.IntVar(&s.Budget, "budget", s.Budget, "number of evaluations (with --accuracy supernet: training steps, the first quarter warmup)")
+	f.StringVar(&s.Data, "data", "", "images to train on: the supernet's, and with --train-epochs the chosen network's (fashion-mnist, cifar10:DIR, ...; see fleetnas train --help)")
+	f.Float64Var(&s.ProxyWidth, "proxy-width", s.ProxyWidth, "supernet: filter multiplier of the training networks (latency is always of the full network)")
+	f.IntVar(&s.Batch, "batch", s.Batch, "supernet: batch size")
+	f.Float64Var(&s.WeightsLR, "weights-lr", s.WeightsLR, "supernet: peak learning rate of the shared weights (cosine decay)")
+	f.Uint64Var(&s.Seed, "seed", s.Seed, "random seed (same seed, same result)")
 	f.StringVar(&out, "out", "", "output directory (default fleetnas-out/<settings>)")
 	f.BoolVar(&resume, "resume", false, "continue the search checkpointed in --out")
-	f.DurationVar(&every, "checkpoint-every", 5*time.Second, "time between checkpoints")
+	f.DurationVar(&every, "checkpoint-every", job.DefaultCheckpointEvery, "time between checkpoints")
 	f.BoolVar(&asJSON, "json", false, "print result.json")
-	f.IntVar(&trainEpochs, "train-epochs", 0, "supernet: then train the chosen network stand-alone on --data for this many epochs (in DIR/standalone; resumes like fleetnas train)")
+	f.IntVar(&trainEpochs, "train-epochs", 0, "then train the chosen network stand-alone on --data for this many epochs (in DIR/standalone; resumes like fleetnas train)")
+	for flag, name := range map[string]string{"algo": "algo", "budget": "budget", "data": "data", "proxy-width": "proxy_width",
+		"batch": "batch", "weights-lr": "weights_lr", "seed": "seed", "resume": "resume", "train-epochs": "train.epochs"} {
+		bindSetting(f, flag, name)
+	}
 	return cmd
 }
 
@@ -174,44 +243,19 @@ func uniqueKeys(h []*job.Record) map[string]bool {
 	return u
 }
 
-// trainChosen trains a supernet search's chosen network stand-alone on the
-// search's data (as fleetnas train does, with its defaults and lr 0.1),
-// then writes DIR/standalone.json with its test accuracy.
-func trainChosen(ctx context.Context, cmd *cobra.Command, o *job.Outcome, s job.Settings, epochs int, out string) error {
+// trainChosen trains the search's chosen network stand-alone on its data
+// (package standalone) and prints the epochs as fleetnas train does.
+func trainChosen(ctx context.Context, cmd *cobra.Command, o *job.Outcome, epochs int, out string) error {
 	w := cmd.OutOrStdout()
-	ds, err := dataset.Open(s.Data)
-	if err != nil {
-		return err
-	}
-	n, err := o.Job.Space().Network(o.Chosen.Choice, space.Options{Resolution: ds.H, Classes: len(ds.Classes)})
-	if err != nil {
-		return err
-	}
-	n.InputChannels = ds.C
-	cfg := train.Config{Epochs: epochs, Batch: 128, LR: 0.1, Optimizer: "sgd", WeightDecay: 4e-5, LabelSmoothing: 0.1,
-		WarmupEpochs: min(1, float64(epochs)/4), Seed: s.Seed, Pad: 2, Flip: true}
-	m, err := train.Build(n, ds.H, cfg.Seed)
-	if err != nil {
-		return err
-	}
-	dir := filepath.Join(out, "standalone")
-	fmt.Fprintf(w, "training the chosen network stand-alone on %s for %d epochs in %s\n", ds.Name, epochs, dir)
+	s := o.Job.Settings()
+	cfg := standalone.Config(epochs, s.Seed)
+	fmt.Fprintf(w, "training the chosen network stand-alone on %s for %d epochs in %s\n", s.Data, epochs, filepath.Join(out, standalone.Dir))
 	fmt.Fprintln(w, epochHeader)
 	hooks := train.Hooks{Epoch: func(e train.EpochLog) { printEpoch(w, e) }}
-	logs, err := train.Run(ctx, m, ds, cfg, dir, hooks)
+	res, err := standalone.Train(ctx, o.Job.Pricer().Space(), o.Chosen.Choice, o.Chosen.Accuracy, s.Data, cfg, out, hooks)
 	if err != nil {
 		return err
 	}
-	acc := logs[len(logs)-1].TestAcc
-	res := map[string]any{"choice": o.Chosen.Key, "data": s.Data, "config": cfg, "test_accuracy": acc,
-		"supernet_validation_accuracy": o.Chosen.Accuracy, "checkpoint": filepath.Join(dir, "checkpoint.json")}
-	b, err := json.MarshalIndent(res, "", " ")
-	if err != nil {
-		return err
-	}
-	if err := atomicfile.Write(filepath.Join(out, "standalone.json"), append(b, '\n')); err != nil {
-		return err
-	}
-	fmt.Fprintf(w, "stand-alone test accuracy %.2f%%: %s\n", acc, filepath.Join(out, "standalone.json"))
+	fmt.Fprintf(w, "stand-alone test accuracy %.2f%%: %s\n", res.TestAccuracy, filepath.Join(out, standalone.File))
 	return nil
 }

@@ -6,7 +6,8 @@ import (
 	"strings"
 
 	"github.com/fleetnas/fleetnas/cost"
-	"github.com/fleetnas/fleetnas/job"
+	"github.com/fleetnas/fleetnas/metric"
+	"github.com/fleetnas/fleetnas/price"
 	"github.com/fleetnas/fleetnas/space"
 	"github.com/spf13/cobra"
 )
@@ -99,7 +100,7 @@ of a search: networks as fast as the one it found, drawn blindly.`,
 			info := describe(sp)
 			info.Decisions = sp.Decisions()
 			draws := space.Sample(sp, sample, seed)
-			var pricer *job.Job
+			var pricer *price.Pricer
 			if near != 0 {
 				if sample == 0 || fleetName == "" {
 					return fmt.Errorf("--near needs --sample N and --fleet")
@@ -107,7 +108,11 @@ of a search: networks as fast as the one it found, drawn blindly.`,
 				if !(near > 0) || !(tolerance > 0) || maxDraws < sample {
 					return fmt.Errorf("--near and --tolerance must be positive and --max-draws at least --sample, got %v, %v and %d", near, tolerance, maxDraws)
 				}
-				if pricer, err = job.OpenPricer(job.Settings{Space: sp.Name(), Fleet: fleetName, Metric: metricName}); err != nil {
+				m, err := metric.Parse(metricName)
+				if err != nil {
+					return fmt.Errorf("--metric: %w", err)
+				}
+				if pricer, err = price.Open(price.Settings{Space: sp.Name(), Fleet: fleetName, Metric: m}); err != nil {
 					return err
 				}
 				draws = space.Sample(sp, maxDraws, seed)
@@ -185,6 +190,8 @@ of a search: networks as fast as the one it found, drawn blindly.`,
 	cmd.Flags().BoolVar(&stringsOnly, "strings", false, "with --sample, print only the choice strings, one per line")
 	cmd.Flags().StringVar(&fleetName, "fleet", "", "with --near: the fleet that prices the draws")
 	cmd.Flags().StringVar(&metricName, "metric", "avg", "with --near: avg, max or device:NAME")
+	bindSetting(cmd.Flags(), "fleet", "fleet")
+	bindSetting(cmd.Flags(), "metric", "metric")
 	cmd.Flags().Float64Var(&near, "near", 0, "keep only draws whose fleet metric is within --tolerance of this value")
 	cmd.Flags().Float64Var(&tolerance, "tolerance", 0.05, "relative tolerance of --near")
 	cmd.Flags().IntVar(&maxDraws, "max-draws", 100000, "with --near: give up after this many draws")

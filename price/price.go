@@ -1,0 +1,204 @@
+// Package price prices networks of a search space on a fleet: it builds
+// each network at the deployment shape (the fleet's resolution, or the one
+// the settings give, and the space's classes), predicts its latency on
+// every device, divides by the devices' references and computes the fleet
+// metrics (package metric). It is the latency half of a search's
+// evaluation; the accuracy half is package accuracy.
+//
+// A network's price depends only on the network, so a Pricer caches it by
+// canonical string; pricers made from one another with WithMetric share
+// the cache, since only the metric differs.
+package price
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/fleetnas/fleetnas/fleet"
+	"github.com/fleetnas/fleetnas/latency"
+	"github.com/fleetnas/fleetnas/metric"
+	"github.com/fleetnas/fleetnas/setting"
+	"github.com/fleetnas/fleetnas/space"
+	"github.com/fleetnas/fleetnas/zoo"
+)
+
+// Settings say what networks are priced on. Errors name them as their
+// JSON tags do.
+type Settings struct {
+	// Space is the search space's name (see space.Names).
+	Space string `json:"space"`
+	// Fleet is a built-in fleet's name or a fleet file (fleet.Open).
+	Fleet string `json:"fleet"`
+	// Metric is what the search optimises.
+	Metric metric.Metric `json:"metric"`
+	// Resolution overrides the fleet's deployment resolution (0: keep).
+	Resolution int `json:"resolution,omitempty"`
+	// Holdout devices are priced and reported but left out of the metric.
+	Holdout []string `json:"holdout,omitempty"`
+}
+
+// Price is a network's per-device latency and ratio and its fleet
+// metrics. Its slices are shared with the pricer's cache: read-only.
+type Price struct {
+	// Key is the network's canonical string in its space.
+	Key string
+	// Choice is the network's choice vector (the caller's own copy).
+	Choice []int
+	// LatencyMS and Ratio are per device, in fleet order.
+	LatencyMS []float64
+	Ratio     []float64
+	metric.Values
+}
+
+// Pricer prices networks of one space on one fleet under one metric. It
+// is safe for concurrent use.
+type Pricer struct {
+	space      space.Space
+	fleet      *fleet.Fleet
+	scope      *metric.Scope
+	resolution int
+	devices    []string
+	cache      *cache
+}
+
+// cache holds per-device latencies and ratios by canonical string; they
+// do not depend on the metric, so pricers of one fleet share it.
+type cache struct {
+	mu sync.RWMutex
+	m  map[string]entry
+}
+
+type entry struct{ latency, ratio []float64 }
+
+// Open opens the space and the fleet the settings name and the metric
+// over the devices not held out.
+func Open(s Settings) (*Pricer, error) {
+	if s.Resolution < 0 {
+		return nil, setting.Errorf("resolution", "must be positive (0 for the fleet's), got %d", s.Resolution)
+	}
+	sp, err := space.Get(s.Space)
+	if err != nil {
+		return nil, setting.Wrap("space", err)
+	}
+	if s.Fleet == "" {
+		return nil, setting.Errorf("fleet", "is required: a built-in fleet (%s) or a fleet file", strings.Join(fleet.Names(), ", "))
+	}
+	z, err := zoo.New()
+	if err != nil {
+		return nil, err
+	}
+	f, err := fleet.Open(s.Fleet, z)
+	if err != nil {
+		return nil, setting.Wrap("fleet", err)
+	}
+	if s.Resolution != 0 {
+		f.Resolution = s.Resolution
+	}
+	return New(sp, f, s.Metric, s.Holdout)
+}
+
+// New prices networks of sp on an opened fleet (at f.Resolution) under
+// metric m, leaving out the devices named in heldOut.
+func New(sp space.Space, f *fleet.Fleet, m metric.Metric, heldOut []string) (*Pricer, error) {
+	p := &Pricer{space: sp, fleet: f, resolution: f.Resolution, cache: &cache{m: map[string]entry{}}}
+	for _, d := range f.Devices {
+		p.devices = append(p.devices, d.Name)
+	}
+	var err error
+	if p.scope, err = metric.NewScope(m, p.devices, f.Weights(), heldOut); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// WithMetric returns a pricer of the same networks, fleet and held-out
+// devices under another metric, sharing this one's cache.
+func (p *Pricer) WithMetric(m metric.Metric) (*Pricer, error) {
+	var held []string
+	for i, h := range p.scope.HeldOut() {
+		if h {
+			held = append(held, p.devices[i])
+		}
+	}
+	scope, err := metric.NewScope(m, p.devices, p.fleet.Weights(), held)
+	if err != nil {
+		return nil, err
+	}
+	q := *p
+	q.scope = scope
+	return &q, nil
+}
+
+// Space is the space whose networks are priced.
+func (p *Pricer) Space() space.Space { return p.space }
+
+// Fleet is the fleet they are priced on.
+func (p *Pricer) Fleet() *fleet.Fleet { return p.fleet }
+
+// Resolution is the deployment resolution networks are built at.
+func (p *Pricer) Resolution() int { return p.resolution }
+
+// Devices are the fleet's device names in order.
+func (p *Pricer) Devices() []string { return slices.Clone(p.devices) }
+
+// Scope is the metric over the fleet.
+func (p *Pricer) Scope() *metric.Scope { return p.scope }
+
+// Network builds the deployment network of a choice vector: the network
+// whose latency Price predicts.
+func (p *Pricer) Network(choice []int) (*latency.Net, error) {
+	return latency.FromSpace(p.space, choice, p.resolution)
+}
+
+// Price returns the price of the network of a choice vector.
+func (p *Pricer) Price(choice []int) (Price, error) {
+	key, err := p.space.Format(choice)
+	if err != nil {
+		return Price{}, err
+	}
+	if e, ok := p.cache.get(key); ok {
+		return p.price(key, choice, e), nil
+	}
+	n, err := p.Network(choice)
+	if err != nil {
+		return Price{}, err
+	}
+	return p.PriceNet(n)
+}
+
+// PriceNet returns the price of a deployment network that Network built,
+// so that a caller who also needs the network builds it once.
+func (p *Pricer) PriceNet(n *latency.Net) (Price, error) {
+	if e, ok := p.cache.get(n.Key); ok {
+		return p.price(n.Key, n.Choice, e), nil
+	}
+	res, err := p.fleet.Evaluate(n)
+	if err != nil {
+		return Price{}, fmt.Errorf("network %s: %w", n.Key, err)
+	}
+	e := entry{latency: make([]float64, len(res.Devices)), ratio: make([]float64, len(res.Devices))}
+	for i, d := range res.Devices {
+		e.latency[i], e.ratio[i] = d.LatencyMS, d.Ratio
+	}
+	p.cache.put(n.Key, e)
+	return p.price(n.Key, n.Choice, e), nil
+}
+
+func (p *Pricer) price(key string, choice []int, e entry) Price {
+	return Price{Key: key, Choice: slices.Clone(choice), LatencyMS: e.latency, Ratio: e.ratio, Values: p.scope.Of(e.ratio)}
+}
+
+func (c *cache) get(key string) (entry, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	e, ok := c.m[key]
+	return e, ok
+}
+
+func (c *cache) put(key string, e entry) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.m[key] = e
+}

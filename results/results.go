@@ -1,0 +1,242 @@
+// Package results writes a finished search's files into its directory:
+// result.json (the chosen network, the best seen, the settings), history.csv
+// (every evaluation), pareto.csv (the Pareto fronts of accuracy against AVG,
+// MAX and each device's latency) and report.html (package report). Every
+// file depends only on the search's settings and history, never on timing,
+// so a resumed search writes the same bytes as an unbroken one.
+package results
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"math"
+	"path/filepath"
+	"strconv"
+
+	"github.com/fleetnas/fleetnas/atomicfile"
+	"github.com/fleetnas/fleetnas/job"
+	"github.com/fleetnas/fleetnas/report"
+	"github.com/fleetnas/fleetnas/search"
+	"github.com/fleetnas/fleetnas/space"
+)
+
+// Format is result.json's format version.
+const Format = "fleetnas.result/v1"
+
+// DeviceResult is one device's part of a network's result.
+type DeviceResult struct {
+	Name      string  `json:"name"`
+	LatencyMS float64 `json:"latency_ms"`
+	Ratio     float64 `json:"ratio"`
+	HeldOut   bool    `json:"held_out,omitempty"`
+	ModelErr  string  `json:"model_error"`
+}
+
+// NetworkResult is a network's full evaluation as result.json shows it.
+type NetworkResult struct {
+	Choice   string          `json:"choice"`
+	Step     int             `json:"step"`
+	Network  json.RawMessage `json:"network"`
+	Accuracy float64         `json:"accuracy"`
+	Devices  []DeviceResult  `json:"devices"`
+	Avg      float64         `json:"avg"`
+	Max      float64         `json:"max"`
+	Metric   float64         `json:"metric"`
+	Reward   float64         `json:"reward"`
+}
+
+// Result is result.json: what the search chose and how it was run.
+type Result struct {
+	Format   string        `json:"format"`
+	Chosen   NetworkResult `json:"chosen"`
+	BestSeen NetworkResult `json:"best_seen"`
+	Settings job.Settings  `json:"settings"`
+	// Evaluations is the number of scored proposals; UniqueNetworks the
+	// number of distinct networks scored, the chosen one included.
+	Evaluations    int    `json:"evaluations"`
+	UniqueNetworks int    `json:"unique_networks"`
+	ChosenBy       string `json:"chosen_by"`
+}
+
+// Write writes result.json, history.csv, pareto.csv and report.html of a
+// finished search into dir.
+func Write(dir string, o *job.Outcome) error {
+	res, err := NewResult(o)
+	if err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(res, "", " ")
+	if err != nil {
+		return err
+	}
+	if err := atomicfile.Write(filepath.Join(dir, "result.json"), append(b, '\n')); err != nil {
+		return err
+	}
+	if err := atomicfile.Write(filepath.Join(dir, "history.csv"), HistoryCSV(o)); err != nil {
+		return err
+	}
+	a, err := Archive(o)
+	if err != nil {
+		return err
+	}
+	if err := atomicfile.Write(filepath.Join(dir, "pareto.csv"), paretoCSV(o, a)); err != nil {
+		return err
+	}
+	return report.WriteFile(filepath.Join(dir, "report.html"), reportData(o, a))
+}
+
+// NewResult is the content of result.json.
+func NewResult(o *job.Outcome) (*Result, error) {
+	chosen, err := networkResult(o, o.Chosen)
+	if err != nil {
+		return nil, err
+	}
+	best, err := networkResult(o, o.BestSeen)
+	if err != nil {
+		return nil, err
+	}
+	return &Result{Format: Format, Chosen: chosen, BestSeen: best, Settings: o.Job.Settings(),
+		Evaluations: len(o.History), UniqueNetworks: unique(o), ChosenBy: search.DescribeChosen(o.Job.Algorithm())}, nil
+}
+
+// unique counts the distinct networks scored: the history's and the
+// chosen one's.
+func unique(o *job.Outcome) int {
+	seen := map[string]bool{o.Chosen.Key: true}
+	for _, r := range o.History {
+		seen[r.Key] = true
+	}
+	return len(seen)
+}
+
+func networkResult(o *job.Outcome, r *job.Record) (NetworkResult, error) {
+	p := o.Job.Pricer()
+	n, err := p.Space().Network(r.Choice, space.Options{Resolution: p.Resolution()})
+	if err != nil {
+		return NetworkResult{}, err
+	}
+	js, err := n.Encode()
+	if err != nil {
+		return NetworkResult{}, err
+	}
+	nr := NetworkResult{Choice: r.Key, Step: r.Step, Network: js, Accuracy: r.Accuracy,
+		Avg: r.Avg, Max: r.Max, Metric: r.Metric, Reward: r.Reward}
+	held := p.Scope().HeldOut()
+	for i, d := range p.Fleet().Devices {
+		nr.Devices = append(nr.Devices, DeviceResult{Name: d.Name, LatencyMS: r.LatencyMS[i], Ratio: r.Ratio[i],
+			HeldOut: held[i], ModelErr: d.Accuracy.String()})
+	}
+	return nr, nil
+}
+
+func f64(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+
+// HistoryCSV is history.csv: one row per scored proposal.
+func HistoryCSV(o *job.Outcome) []byte {
+	devices := o.Job.Pricer().Devices()
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	head := []string{"step", "choice", "accuracy", "avg", "max", "metric", "reward", "entropy"}
+	for _, d := range devices {
+		head = append(head, d+"_ms", d+"_ratio")
+	}
+	w.Write(head)
+	for _, r := range o.History {
+		row := []string{strconv.Itoa(r.Step), r.Key, f64(r.Accuracy), f64(r.Avg), f64(r.Max), f64(r.Metric), f64(r.Reward), f64(r.Entropy)}
+		for i := range devices {
+			row = append(row, f64(r.LatencyMS[i]), f64(r.Ratio[i]))
+		}
+		w.Write(row)
+	}
+	w.Flush()
+	return buf.Bytes()
+}
+
+// Archive is the Pareto archive of the history: accuracy against AVG,
+// MAX and each device's latency, in that order of objectives.
+func Archive(o *job.Outcome) (*search.Archive, error) {
+	objectives := append([]string{"avg", "max"}, o.Job.Pricer().Devices()...)
+	a, err := search.NewArchive(objectives)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range o.History {
+		cost := append([]float64{r.Avg, r.Max}, r.LatencyMS...)
+		if _, err := a.Add(search.Point{Accuracy: r.Accuracy, Cost: cost, Key: r.Key, Step: r.Step}); err != nil {
+			return nil, err
+		}
+	}
+	return a, nil
+}
+
+func paretoCSV(o *job.Outcome, a *search.Archive) []byte {
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	w.Write([]string{"objective", "step", "choice", "accuracy", "cost"})
+	objectives := append([]string{"avg", "max"}, o.Job.Pricer().Devices()...)
+	for k, name := range objectives {
+		if k >= 2 {
+			name += "_ms"
+		}
+		for _, p := range a.Front(k) {
+			w.Write([]string{name, strconv.Itoa(p.Step), p.Key, f64(p.Accuracy), f64(p.Cost[k])})
+		}
+	}
+	w.Flush()
+	return buf.Bytes()
+}
+
+func point(r *job.Record) report.Point {
+	return report.Point{Step: r.Step, Key: r.Key, Accuracy: r.Accuracy, Avg: r.Avg, Max: r.Max,
+		LatencyMS: r.LatencyMS, Ratio: r.Ratio, Reward: r.Reward, Entropy: r.Entropy}
+}
+
+func reportData(o *job.Outcome, a *search.Archive) *report.Data {
+	byKey := map[string]*job.Record{}
+	for _, r := range o.History {
+		if _, ok := byKey[r.Key]; !ok {
+			byKey[r.Key] = r
+		}
+	}
+	front := func(k int) []report.Point {
+		var ps []report.Point
+		for _, p := range a.Front(k) {
+			ps = append(ps, point(byKey[p.Key]))
+		}
+		return ps
+	}
+	s := o.Job.Settings()
+	devices := o.Job.Pricer().Devices()
+	d := &report.Data{
+		Title: fmt.Sprintf("fleetnas search: %s on %s", s.Space, s.Fleet),
+		Settings: [][2]string{
+			{"space", s.Space}, {"fleet", s.Fleet}, {"accuracy", s.Accuracy}, {"metric", s.Metric.String()},
+			{"target", f64(s.Target)}, {"beta", f64(s.Beta)}, {"reward", s.Reward}, {"algorithm", s.Algo},
+			{"budget", strconv.Itoa(s.Budget)}, {"seed", strconv.FormatUint(s.Seed, 10)},
+			{"evaluations", strconv.Itoa(len(o.History))}, {"unique networks", strconv.Itoa(unique(o))},
+		},
+		Devices:   devices,
+		Metric:    s.Metric.String(),
+		Target:    s.Target,
+		Chosen:    point(o.Chosen),
+		ParetoAVG: front(0),
+		ParetoMAX: front(1),
+		Notes:     o.Job.Source().Notes(),
+	}
+	if len(s.Holdout) > 0 {
+		d.Notes = append(d.Notes, fmt.Sprintf("Held-out devices (priced, not searched on): %v", s.Holdout))
+	}
+	for k := range devices {
+		d.ParetoDevice = append(d.ParetoDevice, front(2+k))
+	}
+	for _, r := range o.History {
+		p := point(r)
+		if math.IsNaN(p.Entropy) {
+			p.Entropy = 0
+		}
+		d.History = append(d.History, p)
+	}
+	return d
+}
