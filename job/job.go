@@ -98,6 +98,9 @@ func New(s Settings, p *price.Pricer, src accuracy.Source) (*Job, error) {
 	if s.Budget <= 0 {
 		return nil, setting.Errorf("budget", "must be a positive number of steps, got %d", s.Budget)
 	}
+	if name := p.Space().Name(); name != s.Space {
+		return nil, fmt.Errorf("job: the pricer prices space %s, the settings name %s", name, s.Space)
+	}
 	j := &Job{s: s, pricer: p, src: accuracy.AsStateful(src)}
 	if err := checkSearch(s, j.src.Drifts(), j.src.Name()); err != nil {
 		return nil, err
@@ -105,7 +108,7 @@ func New(s Settings, p *price.Pricer, src accuracy.Source) (*Job, error) {
 	j.reward, _ = metric.ParseReward(s.Reward, s.Target, s.Beta) // checked
 	var err error
 	if j.ctrl, err = search.New(s.Algo, p.Space().Decisions(), s.Controller()); err != nil {
-		return nil, setting.Wrap("algo", err)
+		return nil, err
 	}
 	return j, nil
 }

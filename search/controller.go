@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/fleetnas/fleetnas/setting"
 	"github.com/fleetnas/fleetnas/space"
 )
 
@@ -53,7 +54,10 @@ type Controller interface {
 
 // Config holds the settings of all controllers; each uses its own fields
 // and zero values mean the documented defaults, so callers can leave alone
-// what they do not tune.
+// what they do not tune. Errors about them name them (package setting) as
+// learning_rate, baseline_momentum, entropy_bonus, population, sample and
+// tunas_batch; an unknown algorithm or a space too large for exhaustive is
+// about algo.
 type Config struct {
 	// Seed selects the random stream; the same seed gives the same
 	// proposals for the same rewards.
@@ -147,7 +151,7 @@ func New(algo string, decisions []space.Decision, cfg Config) (Controller, error
 	case "exhaustive":
 		return newExhaustive(radix, cfg)
 	}
-	return nil, fmt.Errorf("unknown search algorithm %q: one of %s", algo, strings.Join(Algorithms(), ", "))
+	return nil, setting.Errorf("algo", "unknown search algorithm %q: one of %s", algo, strings.Join(Algorithms(), ", "))
 }
 
 // radixOf returns the number of choices of each decision, the only thing

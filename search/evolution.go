@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"slices"
+
+	"github.com/fleetnas/fleetnas/setting"
 )
 
 // evolution is regularized (aging) evolution (Real et al., "Regularized
@@ -59,10 +61,10 @@ func newEvolution(radix []int, cfg Config) (*evolution, error) {
 
 func checkEvolutionParams(p, s int) error {
 	if p < 1 {
-		return fmt.Errorf("evolution: population must be at least 1, got %d", p)
+		return setting.Errorf("population", "evolution's must be at least 1, got %d", p)
 	}
 	if s < 1 || s > p {
-		return fmt.Errorf("evolution: sample must be between 1 and the population %d, got %d", p, s)
+		return setting.Errorf("sample", "evolution's tournament must hold between 1 and the population %d, got %d", p, s)
 	}
 	return nil
 }
@@ -140,7 +142,7 @@ func (e *evolution) UnmarshalState(data []byte) error {
 		return err
 	}
 	if err := checkEvolutionParams(st.Population, st.Sample); err != nil {
-		return fmt.Errorf("evolution: state's settings: %w", err)
+		return fmt.Errorf("evolution: state's settings: %v", err)
 	}
 	if len(st.Members) != min(st.Population, st.Observed) {
 		return fmt.Errorf("evolution: state has %d members for a population of %d after %d observations", len(st.Members), st.Population, st.Observed)

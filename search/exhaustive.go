@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 
+	"github.com/fleetnas/fleetnas/setting"
 	"github.com/fleetnas/fleetnas/space"
 )
 
@@ -20,7 +21,7 @@ type exhaustive struct {
 
 func newExhaustive(radix []int, cfg Config) (*exhaustive, error) {
 	if n, ok := spaceSize(radix, MaxExhaustive); !ok {
-		return nil, fmt.Errorf("exhaustive: the space has more than %d choice vectors (%s); use tunas, evolution or random", MaxExhaustive, n)
+		return nil, setting.Errorf("algo", "exhaustive: the space has more than %d choice vectors (%s); use tunas, evolution or random", MaxExhaustive, n)
 	}
 	return &exhaustive{base: newBase("exhaustive", radix, cfg.Seed), next: make([]int, len(radix))}, nil
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"slices"
+
+	"github.com/fleetnas/fleetnas/setting"
 )
 
 // Adam settings of TuNAS's controller optimiser. beta1 = 0 turns off
@@ -107,16 +109,16 @@ func newTunas(radix []int, cfg Config) (*tunas, error) {
 
 func checkTunasParams(lr, mom, bonus float64, batch int) error {
 	if !(lr > 0) || math.IsInf(lr, 0) {
-		return fmt.Errorf("tunas: learning rate must be a positive number, got %v", lr)
+		return setting.Errorf("learning_rate", "tunas's must be a positive number, got %v", lr)
 	}
 	if !(mom >= 0 && mom < 1) {
-		return fmt.Errorf("tunas: baseline momentum must be in [0, 1), got %v", mom)
+		return setting.Errorf("baseline_momentum", "tunas's must be in [0, 1), got %v", mom)
 	}
 	if !(bonus >= 0) || math.IsInf(bonus, 0) {
-		return fmt.Errorf("tunas: entropy bonus must be a non-negative number, got %v", bonus)
+		return setting.Errorf("entropy_bonus", "tunas's must be a non-negative number, got %v", bonus)
 	}
 	if batch < 1 {
-		return fmt.Errorf("tunas: batch must be at least 1, got %d", batch)
+		return setting.Errorf("tunas_batch", "tunas's must be at least 1, got %d", batch)
 	}
 	return nil
 }
@@ -397,7 +399,7 @@ func (t *tunas) UnmarshalState(data []byte) error {
 		return err
 	}
 	if err := checkTunasParams(st.LearningRate, st.BaselineMomentum, st.EntropyBonus, st.Batch); err != nil {
-		return fmt.Errorf("tunas: state's settings: %w", err)
+		return fmt.Errorf("tunas: state's settings: %v", err)
 	}
 	n := t.off[len(t.radix)]
 	for name, xs := range map[string][]float64{"logits": st.Logits, "adam_m": st.AdamM, "adam_v": st.AdamV} {
