@@ -36,7 +36,7 @@ func TestTrain(t *testing.T) {
 	sp, _ := space.Get("multihw")
 	choice := space.Sample(sp, 1, 3)[0]
 	dir := t.TempDir()
-	data := "idx:" + idxtest.Quadrants(t, 20, 64, 16)
+	data := "idx:" + idxtest.Quadrants(t, 20, 32, 16)
 	cfg := Config(1, 1)
 	cfg.Batch = 16
 	res, err := Train(context.Background(), sp, choice, 42, data, cfg, dir, train.Hooks{})
