@@ -59,11 +59,14 @@ type Job struct {
 // Open checks the settings and opens everything a search needs.
 func Open(s Settings) (*Job, error) {
 	s = s.Defaults()
-	if s.Budget <= 0 {
+	if s.Budget < 0 {
 		return nil, setting.Errorf("budget", "must be a positive number of steps, got %d", s.Budget)
 	}
 	p, err := price.Open(s.Pricing())
 	if err != nil {
+		return nil, err
+	}
+	if s, err = exhaustiveBudget(s, p.Space()); err != nil {
 		return nil, err
 	}
 	// Check before the source opens, which may take long (a supernet
@@ -95,6 +98,10 @@ func checkSearch(s Settings, drifts bool, source string) error {
 // jobs (it is safe for concurrent use); the source belongs to this job.
 func New(s Settings, p *price.Pricer, src accuracy.Source) (*Job, error) {
 	s = s.Defaults()
+	var err error
+	if s, err = exhaustiveBudget(s, p.Space()); err != nil {
+		return nil, err
+	}
 	if s.Budget <= 0 {
 		return nil, setting.Errorf("budget", "must be a positive number of steps, got %d", s.Budget)
 	}
@@ -106,7 +113,6 @@ func New(s Settings, p *price.Pricer, src accuracy.Source) (*Job, error) {
 		return nil, err
 	}
 	j.reward, _ = metric.ParseReward(s.Reward, s.Target, s.Beta) // checked
-	var err error
 	if j.ctrl, err = search.New(s.Algo, p.Space().Decisions(), s.Controller()); err != nil {
 		return nil, err
 	}

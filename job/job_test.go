@@ -65,8 +65,9 @@ func TestExhaustiveOptimumFromCSV(t *testing.T) {
 			best, bestKey = rw, r[1]
 		}
 	}
+	// Without a budget, exhaustive prices the whole space.
 	s := settings()
-	s.Algo, s.Budget = "exhaustive", 15625
+	s.Algo, s.Budget = "exhaustive", 0
 	o, err := job.Run(context.Background(), s, job.Options{Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
@@ -166,7 +167,9 @@ func TestBadSettings(t *testing.T) {
 		{func(s *job.Settings) { s.Reward = "lin" }, "reward", "unknown reward"},
 		{func(s *job.Settings) { s.Beta = 0.5 }, "beta", "must be negative"},
 		{func(s *job.Settings) { s.Target = 0 }, "target", "positive"},
-		{func(s *job.Settings) { s.Budget = 0 }, "budget", "positive"},
+		{func(s *job.Settings) { s.Budget = -1 }, "budget", "positive"},
+		{func(s *job.Settings) { s.Algo = "exhaustive"; s.Budget = 1000 }, "budget", "stop it early"},
+		{func(s *job.Settings) { s.Space = "multihw"; s.Fleet = "mnv4" }, "accuracy", "holds the networks of space nb201"},
 		{func(s *job.Settings) { s.Resolution = -1 }, "resolution", "positive"},
 		{func(s *job.Settings) {
 			s.Holdout = []string{"pixel3", "raspi4", "eyeriss", "fpga", "pixel2", "samsung_s7"}
@@ -242,5 +245,24 @@ func TestFailureBeforeFirstStep(t *testing.T) {
 	}
 	if _, err := job.Run(context.Background(), settings(), job.Options{Dir: dir2}); err != nil {
 		t.Errorf("the corrected search: %v", err)
+	}
+}
+
+// TestDirName: the default output directory tells searches apart by
+// space, fleet, accuracy source, metric, algorithm and seed, and holds no
+// path separator whatever the settings say.
+func TestDirName(t *testing.T) {
+	d := job.DefaultSettings()
+	if got := d.DirName(); got != "nb201-nb201-mobile-cifar100-max-evolution-seed1" {
+		t.Errorf("main job: %s", got)
+	}
+	s := d
+	s.Space, s.Fleet, s.Accuracy, s.Metric = "multihw", "examples/local-cpu/fleet.yaml", "supernet", metric.Metric{Kind: metric.KindDevice, Device: "pixel3"}
+	if got := s.DirName(); got != "multihw-fleet-supernet-device_pixel3-tunas-seed1" {
+		t.Errorf("supernet: %s", got)
+	}
+	s.Accuracy, s.Algo, s.Seed = "command:./bin/train.sh --epochs 3", "random", 9
+	if got := s.DirName(); got != "multihw-fleet-cmd_train.sh-device_pixel3-random-seed9" {
+		t.Errorf("command: %s", got)
 	}
 }

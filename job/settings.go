@@ -34,7 +34,9 @@ type Settings struct {
 	// for the accuracy source (see Defaults).
 	Algo string `json:"algo"`
 	// Budget is the number of search steps: evaluations, or with a
-	// supernet its training steps, the first quarter its warm-up.
+	// supernet its training steps, the first quarter its warm-up. 0 takes
+	// the default: the whole space for exhaustive, which refuses less,
+	// DefaultBudget otherwise.
 	Budget int    `json:"budget"`
 	Seed   uint64 `json:"seed"`
 	// Resolution overrides the fleet's deployment resolution (0: keep).
@@ -78,7 +80,8 @@ const (
 	// accuracy source drifts (a supernet), which evolution cannot follow.
 	DefaultAlgo      = "evolution"
 	DefaultDriftAlgo = "tunas"
-	// DefaultBudget is the budget the bench search comparison ran at.
+	// DefaultBudget is the budget the bench search comparison ran at
+	// (exhaustive's default is the whole space).
 	DefaultBudget = 1000
 	// DefaultSeed is 1, so that a first run is reproducible.
 	DefaultSeed = 1
@@ -93,7 +96,7 @@ func DefaultMetric() metric.Metric { return metric.Metric{Kind: metric.KindMax} 
 // from here.
 func DefaultSettings() Settings {
 	return Settings{Space: DefaultSpace, Fleet: DefaultFleet, Accuracy: DefaultAccuracy, Metric: DefaultMetric(),
-		Target: DefaultTarget, Beta: DefaultBeta, Reward: DefaultReward, Budget: DefaultBudget, Seed: DefaultSeed,
+		Target: DefaultTarget, Beta: DefaultBeta, Reward: DefaultReward, Seed: DefaultSeed,
 		Settings: oneshot.DefaultSettings()}
 }
 
@@ -113,7 +116,7 @@ func (s Settings) Controller() search.Config {
 type sourceInfo struct {
 	// drifts is accuracy.Stateful.Drifts of the source.
 	drifts bool
-	// tag is added to the default output directory's name.
+	// tag names the source in the default output directory's name.
 	tag string
 }
 
@@ -123,12 +126,35 @@ func describeSource(spec string) sourceInfo {
 	if spec == oneshot.Name {
 		return sourceInfo{drifts: true, tag: oneshot.Name}
 	}
-	return sourceInfo{}
+	kind, arg, _ := strings.Cut(spec, ":")
+	switch kind {
+	case "table":
+		return sourceInfo{tag: arg}
+	case "command":
+		prog, _, _ := strings.Cut(strings.TrimSpace(arg), " ")
+		return sourceInfo{tag: "cmd_" + filepath.Base(prog)}
+	}
+	return sourceInfo{tag: kind}
+}
+
+// dirSafe keeps the letters, digits, dots, dashes and underscores of a
+// name part, so that a setting cannot put a path separator, a space or a
+// shell character into a directory name.
+func dirSafe(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '.', r == '-', r == '_':
+			return r
+		}
+		return '_'
+	}, s)
 }
 
 // Defaults returns s with the settings left empty given their defaults
 // where a default depends on other settings: the algorithm (tunas for a
-// supernet, whose accuracies drift; evolution otherwise).
+// supernet, whose accuracies drift; evolution otherwise) and the budget
+// (DefaultBudget, except for exhaustive, whose budget Open sets to the
+// size of the space).
 func (s Settings) Defaults() Settings {
 	if s.Algo == "" {
 		s.Algo = DefaultAlgo
@@ -136,18 +162,48 @@ func (s Settings) Defaults() Settings {
 			s.Algo = DefaultDriftAlgo
 		}
 	}
+	if s.Budget == 0 && s.Algo != exhaustive {
+		s.Budget = DefaultBudget
+	}
 	return s
 }
 
+// exhaustive is the algorithm whose budget is the whole space.
+const exhaustive = "exhaustive"
+
+// exhaustiveBudget sets an exhaustive search's budget to the size of the
+// space, and refuses a budget that would stop it before the end: a
+// search that stops early is not exhaustive, and its choice is not the
+// optimum.
+func exhaustiveBudget(s Settings, sp space.Space) (Settings, error) {
+	if s.Algo != exhaustive {
+		return s, nil
+	}
+	n, ok := search.Size(sp.Decisions())
+	if !ok {
+		return s, setting.Errorf("algo", "exhaustive: space %s has more than %d networks; use tunas, evolution or random", sp.Name(), search.MaxExhaustive)
+	}
+	switch {
+	case s.Budget == 0:
+		s.Budget = n
+	case s.Budget < n:
+		return s, setting.Errorf("budget", "exhaustive prices every network of %s, %d of them; a budget of %d would stop it early (leave it unset)", sp.Name(), n, s.Budget)
+	}
+	return s, nil
+}
+
 // DirName is the default name of a search's output directory: the
-// settings that tell searches apart.
+// settings that tell searches apart (space, fleet, accuracy source,
+// metric, algorithm, seed), e.g.
+// nb201-nb201-mobile-cifar100-max-evolution-seed1.
 func (s Settings) DirName() string {
 	s = s.Defaults()
-	name := fmt.Sprintf("%s-%s-%s-%s-seed%d", s.Space, filepath.Base(s.Fleet), strings.ReplaceAll(s.Metric.String(), ":", "_"), s.Algo, s.Seed)
-	if tag := describeSource(s.Accuracy).tag; tag != "" {
-		name += "-" + tag
+	parts := []string{s.Space, strings.TrimSuffix(filepath.Base(s.Fleet), filepath.Ext(s.Fleet)), describeSource(s.Accuracy).tag,
+		s.Metric.String(), s.Algo, fmt.Sprintf("seed%d", s.Seed)}
+	for i, p := range parts {
+		parts[i] = dirSafe(p)
 	}
-	return name
+	return strings.Join(parts, "-")
 }
 
 // OpenSource opens the accuracy source the settings name, for networks
@@ -161,6 +217,11 @@ func OpenSource(s Settings, sp space.Space) (accuracy.Stateful, error) {
 	src, err := accuracy.Open(s.Accuracy)
 	if err != nil {
 		return nil, setting.Wrap("accuracy", err)
+	}
+	// A benchmark table holds the networks of one space: say so now, not
+	// at the first evaluation.
+	if t, ok := src.(interface{ Space() string }); ok && t.Space() != sp.Name() {
+		return nil, setting.Errorf("accuracy", "%s holds the networks of space %s, not %s; give an accuracy source for %s (command:PROGRAM, or supernet with data)", s.Accuracy, t.Space(), sp.Name(), sp.Name())
 	}
 	return accuracy.AsStateful(src), nil
 }

@@ -284,3 +284,58 @@ func (r Reward) Of(q, m float64) float64 {
 		return q / x
 	}
 }
+
+// Feasibility says whether a network meets the target of the metric a
+// search optimised: MAX <= T for max, AVG <= T for avg, the device's
+// ratio <= T for device:NAME.
+type Feasibility struct {
+	// Met is set when the metric is at or below the target.
+	Met bool `json:"met"`
+	// Metric names the metric; Value is the network's and Target the
+	// target.
+	Metric string  `json:"metric"`
+	Value  float64 `json:"value"`
+	Target float64 `json:"target"`
+	// Miss is Value/Target - 1 when the target is missed (0 when met).
+	Miss float64 `json:"miss,omitempty"`
+	// Over lists the devices searched on whose own ratio exceeds the
+	// target: with max, the devices that miss it; with avg, the devices
+	// the average hides.
+	Over []string `json:"devices_over_target,omitempty"`
+}
+
+// Feasibility judges a network's ratios (in fleet order) against target.
+func (s *Scope) Feasibility(ratios []float64, target float64) Feasibility {
+	v := s.Of(ratios)
+	f := Feasibility{Metric: s.metric.String(), Value: v.Metric, Target: target, Met: v.Metric <= target}
+	if !f.Met {
+		f.Miss = v.Metric/target - 1
+	}
+	for i, r := range ratios {
+		if s.in[i] && r > target && (s.metric.Kind != KindDevice || i == s.device) {
+			f.Over = append(f.Over, s.devices[i])
+		}
+	}
+	return f
+}
+
+// String says in a line whether the target is met, by how much it is
+// missed and where.
+func (f Feasibility) String() string {
+	name := strings.ToUpper(f.Metric)
+	if strings.HasPrefix(f.Metric, "device:") {
+		name = strings.TrimPrefix(f.Metric, "device:") + "'s ratio"
+	}
+	if f.Met {
+		s := fmt.Sprintf("target met: %s %.3f <= %g", name, f.Value, f.Target)
+		if len(f.Over) > 0 {
+			s += fmt.Sprintf(" (over it alone: %s)", strings.Join(f.Over, ", "))
+		}
+		return s
+	}
+	s := fmt.Sprintf("target missed: %s %.3f > %g, by %.1f%%", name, f.Value, f.Target, 100*f.Miss)
+	if len(f.Over) > 0 {
+		s += fmt.Sprintf(" (over: %s)", strings.Join(f.Over, ", "))
+	}
+	return s
+}

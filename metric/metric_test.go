@@ -123,3 +123,34 @@ func TestScope(t *testing.T) {
 		t.Error("the zero metric was accepted")
 	}
 }
+
+// TestFeasibility works the three-device fleet of TestScope by hand at
+// target 0.9 (ratios 0.5, 1.5, 1; weights 2, 1, 1; b held out).
+func TestFeasibility(t *testing.T) {
+	devices, weights := []string{"a", "b", "c"}, []float64{2, 1, 1}
+	ratios := []float64{0.5, 1.5, 1}
+	for _, c := range []struct {
+		m    string
+		met  bool
+		miss float64
+		over []string
+	}{
+		{"avg", true, 0, []string{"c"}},          // AVG 2/3 <= 0.9; c alone is over
+		{"max", false, 1/0.9 - 1, []string{"c"}}, // MAX 1 > 0.9
+		{"device:a", true, 0, nil},
+		{"device:c", false, 1/0.9 - 1, []string{"c"}},
+	} {
+		m, _ := Parse(c.m)
+		s, err := NewScope(m, devices, weights, []string{"b"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := s.Feasibility(ratios, 0.9)
+		if f.Met != c.met || math.Abs(f.Miss-c.miss) > 1e-12 || strings.Join(f.Over, ",") != strings.Join(c.over, ",") {
+			t.Errorf("%s: %+v", c.m, f)
+		}
+		if want := map[bool]string{true: "target met", false: "target missed"}[c.met]; !strings.HasPrefix(f.String(), want) {
+			t.Errorf("%s: %q", c.m, f)
+		}
+	}
+}

@@ -95,6 +95,11 @@ func Open(s Settings) (*Pricer, error) {
 	}
 	if s.Resolution != 0 {
 		f.Resolution = s.Resolution
+		// Say now, not at the first evaluation, when no network of the
+		// space can be built at that resolution.
+		if _, err := latency.FromSpace(sp, make([]int, len(sp.Decisions())), s.Resolution); err != nil {
+			return nil, setting.Wrap("resolution", err)
+		}
 	}
 	return New(sp, f, s.Metric, s.Holdout)
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/fleetnas/fleetnas/data"
+	"github.com/fleetnas/fleetnas/latency"
 	"github.com/fleetnas/fleetnas/metric"
 	"github.com/fleetnas/fleetnas/setting"
 	"github.com/fleetnas/fleetnas/space"
@@ -140,5 +141,27 @@ func TestOpenErrors(t *testing.T) {
 		if !errors.As(err, &e) || e.Name != c.name {
 			t.Errorf("%+v: %v, want an error about %s", c.s, err, c.name)
 		}
+	}
+}
+
+// TestResolutionCheckedAtOpen: Open refuses a resolution no network can
+// be built at by building the space's first network (all choices 0),
+// which must therefore build in every space at any sane resolution.
+func TestResolutionCheckedAtOpen(t *testing.T) {
+	for _, name := range space.Names() {
+		sp, _ := space.Get(name)
+		for _, r := range []int{0, sp.DefaultResolution() / 2, sp.DefaultResolution() * 2} {
+			if _, err := Open(Settings{Space: name, Fleet: "ridgepoint", Metric: metric.Metric{Kind: metric.KindMax}, Resolution: r}); err != nil {
+				t.Errorf("%s at %d: %v", name, r, err)
+			}
+			if _, err := latency.FromSpace(sp, make([]int, len(sp.Decisions())), r); err != nil {
+				t.Errorf("%s at %d: %v", name, r, err)
+			}
+		}
+	}
+	_, err := Open(Settings{Space: "nb201", Fleet: "nb201-mobile", Metric: metric.Metric{Kind: metric.KindMax}, Resolution: 100000})
+	var e *setting.Error
+	if !errors.As(err, &e) || e.Name != "resolution" {
+		t.Errorf("resolution 100000: %v", err)
 	}
 }

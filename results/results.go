@@ -17,6 +17,7 @@ import (
 
 	"github.com/fleetnas/fleetnas/atomicfile"
 	"github.com/fleetnas/fleetnas/job"
+	"github.com/fleetnas/fleetnas/metric"
 	"github.com/fleetnas/fleetnas/report"
 	"github.com/fleetnas/fleetnas/search"
 	"github.com/fleetnas/fleetnas/space"
@@ -58,6 +59,9 @@ type Result struct {
 	Evaluations    int    `json:"evaluations"`
 	UniqueNetworks int    `json:"unique_networks"`
 	ChosenBy       string `json:"chosen_by"`
+	// Feasibility says whether the chosen network meets the target of
+	// the metric, by how much it misses it and on which devices.
+	Feasibility metric.Feasibility `json:"feasibility"`
 }
 
 // Write writes result.json, history.csv, pareto.csv and report.html of a
@@ -98,7 +102,13 @@ func NewResult(o *job.Outcome) (*Result, error) {
 		return nil, err
 	}
 	return &Result{Format: Format, Chosen: chosen, BestSeen: best, Settings: o.Job.Settings(),
-		Evaluations: len(o.History), UniqueNetworks: unique(o), ChosenBy: search.DescribeChosen(o.Job.Algorithm())}, nil
+		Evaluations: len(o.History), UniqueNetworks: unique(o), ChosenBy: search.DescribeChosen(o.Job.Algorithm()),
+		Feasibility: Feasibility(o)}, nil
+}
+
+// Feasibility judges the chosen network against the search's target.
+func Feasibility(o *job.Outcome) metric.Feasibility {
+	return o.Job.Pricer().Scope().Feasibility(o.Chosen.Ratio, o.Job.Settings().Target)
 }
 
 // unique counts the distinct networks scored: the history's and the

@@ -26,6 +26,21 @@ func newExhaustive(radix []int, cfg Config) (*exhaustive, error) {
 	return &exhaustive{base: newBase("exhaustive", radix, cfg.Seed), next: make([]int, len(radix))}, nil
 }
 
+// Size returns the number of choice vectors of decisions when it is at
+// most MaxExhaustive (what an exhaustive search can enumerate); ok is
+// false otherwise.
+func Size(decisions []space.Decision) (n int, ok bool) {
+	n = 1
+	for _, d := range decisions {
+		r := len(d.Choices)
+		if r == 0 || n > MaxExhaustive/r {
+			return 0, false
+		}
+		n *= r
+	}
+	return n, true
+}
+
 // spaceSize returns the number of vectors as text and whether it is at
 // most limit; it never overflows, however many decisions there are.
 func spaceSize(radix []int, limit int) (string, bool) {

@@ -139,7 +139,7 @@ func resumeHint(err error) error {
 func newSearchCmd() *cobra.Command {
 	var s job.Settings
 	var out, holdout string
-	var resume, asJSON bool
+	var resume, asJSON, requireFeasible bool
 	var trainEpochs int
 	var every time.Duration
 	cmd := &cobra.Command{
@@ -187,8 +187,13 @@ chosen network is then trained stand-alone on the data (DIR/standalone.json).`,
 				if err != nil {
 					return err
 				}
-				_, err = w.Write(b)
-				return err
+				if _, err = w.Write(b); err != nil {
+					return err
+				}
+				if f := results.Feasibility(o); requireFeasible && !f.Met {
+					return fmt.Errorf("--require-feasible: %s", f)
+				}
+				return nil
 			}
 			c := o.Chosen
 			fmt.Fprintf(w, "chosen (%s): %s\n", s.Algo, c.Key)
@@ -196,6 +201,8 @@ chosen network is then trained stand-alone on the data (DIR/standalone.json).`,
 			for i, d := range o.Job.Pricer().Devices() {
 				fmt.Fprintf(w, "  %-16s %8.3f ms  ratio %.3f\n", d, c.LatencyMS[i], c.Ratio[i])
 			}
+			feasible := results.Feasibility(o)
+			fmt.Fprintf(w, "  %s\n", feasible)
 			fmt.Fprintf(w, "%d evaluations (%d unique) in %s\n", len(o.History), len(uniqueKeys(o.History)), o.Elapsed.Round(time.Millisecond))
 			fmt.Fprintf(w, "results: %s\nreport:  %s\n", filepath.Join(out, "result.json"), filepath.Join(out, "report.html"))
 			if notes := o.Job.Source().Notes(); len(notes) > 0 && trainEpochs == 0 {
@@ -207,7 +214,12 @@ chosen network is then trained stand-alone on the data (DIR/standalone.json).`,
 				}
 			}
 			if trainEpochs > 0 {
-				return trainChosen(ctx, cmd, o, trainEpochs, out)
+				if err := trainChosen(ctx, cmd, o, trainEpochs, out); err != nil {
+					return err
+				}
+			}
+			if requireFeasible && !feasible.Met {
+				return fmt.Errorf("--require-feasible: %s", feasible)
 			}
 			return nil
 		},
@@ -217,7 +229,7 @@ chosen network is then trained stand-alone on the data (DIR/standalone.json).`,
 	holdoutFlag(cmd, &holdout)
 	f := cmd.Flags()
 	f.StringVar(&s.Algo, "algo", "", "algorithm: tunas, evolution, random or exhaustive (default evolution, the best at small budgets on NAS-Bench-201: fleetnas bench search; with --accuracy supernet tunas)")
-	f.IntVar(&s.Budget, "budget", s.Budget, "number of evaluations (with --accuracy supernet: training steps, the first quarter warmup)")
+	f.IntVar(&s.Budget, "budget", s.Budget, "number of evaluations (default 1000; exhaustive: the whole space; with --accuracy supernet: training steps, the first quarter warmup)")
 	f.StringVar(&s.Data, "data", "", "images to train on: the supernet's, and with --train-epochs the chosen network's (fashion-mnist, cifar10:DIR, ...; see fleetnas train --help)")
 	f.Float64Var(&s.ProxyWidth, "proxy-width", s.ProxyWidth, "supernet: filter multiplier of the training networks (latency is always of the full network)")
 	f.IntVar(&s.Batch, "batch", s.Batch, "supernet: batch size")
@@ -227,6 +239,7 @@ chosen network is then trained stand-alone on the data (DIR/standalone.json).`,
 	f.BoolVar(&resume, "resume", false, "continue the search checkpointed in --out")
 	f.DurationVar(&every, "checkpoint-every", job.DefaultCheckpointEvery, "time between checkpoints")
 	f.BoolVar(&asJSON, "json", false, "print result.json")
+	f.BoolVar(&requireFeasible, "require-feasible", false, "exit with an error when the chosen network misses the target (MAX <= T, AVG <= T, or the device's ratio <= T); the results are written either way")
 	f.IntVar(&trainEpochs, "train-epochs", 0, "then train the chosen network stand-alone on --data for this many epochs (in DIR/standalone; resumes like fleetnas train)")
 	for flag, name := range map[string]string{"algo": "algo", "budget": "budget", "data": "data", "proxy-width": "proxy_width",
 		"batch": "batch", "weights-lr": "weights_lr", "seed": "seed", "resume": "resume", "train-epochs": "train.epochs"} {
