@@ -151,3 +151,20 @@ func (m *memo) Restore(_ string, state json.RawMessage) error {
 	m.acc = acc
 	return nil
 }
+
+// Proxy is what a source trains instead of the deployment network: a
+// narrower network (Width multiplies every filter count) at the data's
+// own resolution, channels and classes. Reports show it next to the
+// deployment target, since the two differ.
+type Proxy struct {
+	Width      float64 `json:"width"`
+	Resolution int     `json:"resolution"`
+	Channels   int     `json:"channels"`
+	Classes    int     `json:"classes"`
+}
+
+// Proxied is implemented by sources that score proxies of the networks
+// they are asked about (a supernet trained at a proxy width).
+type Proxied interface {
+	Proxy() Proxy
+}

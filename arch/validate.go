@@ -17,6 +17,10 @@ func (n *Network) Validate() error {
 	return err
 }
 
+// MaxInputChannels bounds a network's input channels: images have 1 to 4,
+// multispectral ones a few dozen; more is a mistake, not an image.
+const MaxInputChannels = 64
+
 func (n *Network) validateFields() error {
 	if n.Format != "" && n.Format != Format {
 		return fmt.Errorf("field \"format\": %q is not supported (want %q)", n.Format, Format)
@@ -27,8 +31,8 @@ func (n *Network) validateFields() error {
 	if n.Resolution > 8192 {
 		return fmt.Errorf("field \"resolution\": %d is larger than the 8192 supported", n.Resolution)
 	}
-	if n.InputChannels < 0 || n.InputChannels > 64 {
-		return fmt.Errorf("field \"input_channels\": must be in 1..64, got %d", n.InputChannels)
+	if n.InputChannels < 0 || n.InputChannels > MaxInputChannels {
+		return fmt.Errorf("field \"input_channels\": must be in 1..%d, got %d", MaxInputChannels, n.InputChannels)
 	}
 	if n.Divisor < 0 || n.Divisor > 64 {
 		return fmt.Errorf("field \"divisor\": must be in 1..64, got %d", n.Divisor)

@@ -67,7 +67,7 @@ func enumerate(ctx context.Context, s job.Settings, p *price.Pricer) (*Exact, er
 		}
 	}
 	s.Algo, s.Budget, s.Seed = "exhaustive", size, 1
-	src, err := job.OpenSource(s, p.Space())
+	src, err := job.OpenSource(s, p.Space(), nil)
 	if err != nil {
 		return nil, err
 	}

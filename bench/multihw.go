@@ -66,7 +66,7 @@ func MultiHW(ctx context.Context, base job.Settings) (devices []string, held []b
 				return nil, nil, nil, err
 			}
 		} else {
-			src, err := job.OpenSource(s, q.Space())
+			src, err := job.OpenSource(s, q.Space(), nil)
 			if err != nil {
 				return nil, nil, nil, err
 			}

@@ -23,6 +23,7 @@ import (
 	"math"
 
 	"github.com/fleetnas/fleetnas/accuracy"
+	"github.com/fleetnas/fleetnas/dataset"
 	"github.com/fleetnas/fleetnas/latency"
 	"github.com/fleetnas/fleetnas/metric"
 	"github.com/fleetnas/fleetnas/price"
@@ -62,19 +63,29 @@ func Open(s Settings) (*Job, error) {
 	if s.Budget < 0 {
 		return nil, setting.Errorf("budget", "must be a positive number of steps, got %d", s.Budget)
 	}
-	p, err := price.Open(s.Pricing())
+	// Check what is cheap to check before the data loads.
+	if err := checkSearch(s, describeSource(s.Accuracy).drifts, s.Accuracy); err != nil {
+		return nil, err
+	}
+	var ds *dataset.Dataset
+	if s.Data != "" {
+		var err error
+		if ds, err = dataset.Open(s.Data); err != nil {
+			return nil, setting.Wrap("data", err)
+		}
+	}
+	ps, err := s.Deployment(ds)
+	if err != nil {
+		return nil, err
+	}
+	p, err := price.Open(ps)
 	if err != nil {
 		return nil, err
 	}
 	if s, err = exhaustiveBudget(s, p.Space()); err != nil {
 		return nil, err
 	}
-	// Check before the source opens, which may take long (a supernet
-	// loads its data).
-	if err := checkSearch(s, describeSource(s.Accuracy).drifts, s.Accuracy); err != nil {
-		return nil, err
-	}
-	src, err := OpenSource(s, p.Space())
+	src, err := OpenSource(s, p.Space(), ds)
 	if err != nil {
 		return nil, err
 	}

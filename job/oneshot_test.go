@@ -59,8 +59,12 @@ func TestSupernetSearch(t *testing.T) {
 			t.Errorf("step %d: accuracy %v is not a share of a batch of 8", r.Step, r.Accuracy)
 		}
 	}
-	// The metric is of the deployment network: price it independently.
-	p, err := price.Open(s.Pricing())
+	// The metric is of the deployment network, which by default takes
+	// the data's shape (20x20 grey images, 4 classes) at full width:
+	// price that independently.
+	ps := s.Pricing()
+	ps.Resolution, ps.Channels, ps.Classes = 20, 1, 4
+	p, err := price.Open(ps)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,6 +75,9 @@ func TestSupernetSearch(t *testing.T) {
 	}
 	if want.Metric != c.Metric || want.Avg != c.Avg {
 		t.Errorf("chosen metric %v, the full network at %d px has %v", c.Metric, p.Resolution(), want.Metric)
+	}
+	if got := a.Job.Pricer().Target(); got.Resolution != 20 || got.Channels != 1 || got.Classes != 4 {
+		t.Errorf("deployment target %+v, want the data's 20 px, 1 channel, 4 classes", got)
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())

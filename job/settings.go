@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/fleetnas/fleetnas/accuracy"
+	"github.com/fleetnas/fleetnas/dataset"
 	"github.com/fleetnas/fleetnas/metric"
 	"github.com/fleetnas/fleetnas/oneshot"
 	"github.com/fleetnas/fleetnas/price"
@@ -39,8 +40,14 @@ type Settings struct {
 	// DefaultBudget otherwise.
 	Budget int    `json:"budget"`
 	Seed   uint64 `json:"seed"`
-	// Resolution overrides the fleet's deployment resolution (0: keep).
+	// Resolution, Channels and Classes are the deployment target: the
+	// input and output of the network that is priced, trained and
+	// shipped. 0 takes the data's (its image size, channels and classes)
+	// when Data is set, otherwise the fleet's resolution, 3 channels and
+	// the space's classes.
 	Resolution int `json:"resolution,omitempty"`
+	Channels   int `json:"channels,omitempty"`
+	Classes    int `json:"classes,omitempty"`
 	// Controller settings (0: the controller's defaults, search.Config).
 	LearningRate float64 `json:"learning_rate,omitempty"`
 	EntropyBonus float64 `json:"entropy_bonus,omitempty"`
@@ -48,7 +55,9 @@ type Settings struct {
 	Sample       int     `json:"sample,omitempty"`
 	// Holdout devices are priced and reported but left out of the metric.
 	Holdout []string `json:"holdout,omitempty"`
-	// Data are the images the supernet trains on (dataset.Open's specs).
+	// Data are the user's images (dataset.Open's specs): what the
+	// supernet trains on, what the chosen network is trained on
+	// stand-alone, and what sets the deployment target's defaults.
 	Data string `json:"data,omitempty"`
 	// The supernet's own settings, used when Accuracy is supernet.
 	oneshot.Settings
@@ -100,9 +109,38 @@ func DefaultSettings() Settings {
 		Settings: oneshot.DefaultSettings()}
 }
 
-// Pricing returns the settings that say what networks are priced on.
+// Pricing returns the settings that say what networks are priced on, as
+// the settings give them (without the data's defaults; see Deployment).
 func (s Settings) Pricing() price.Settings {
-	return price.Settings{Space: s.Space, Fleet: s.Fleet, Metric: s.Metric, Resolution: s.Resolution, Holdout: s.Holdout}
+	return price.Settings{Space: s.Space, Fleet: s.Fleet, Metric: s.Metric, Resolution: s.Resolution,
+		Channels: s.Channels, Classes: s.Classes, Holdout: s.Holdout}
+}
+
+// Deployment fills the deployment target's fields left at 0 from the data:
+// its image size, channels and classes. It refuses a target the data
+// cannot train: other classes than the data's, or images that are not
+// square (networks take square inputs).
+func (s Settings) Deployment(ds *dataset.Dataset) (price.Settings, error) {
+	p := s.Pricing()
+	if ds == nil {
+		return p, nil
+	}
+	if ds.H != ds.W {
+		return p, setting.Errorf("data", "%s: images are %dx%d; networks here take square inputs", s.Data, ds.H, ds.W)
+	}
+	if p.Resolution == 0 {
+		p.Resolution = ds.H
+	}
+	if p.Channels == 0 {
+		p.Channels = ds.C
+	}
+	switch n := len(ds.Classes); {
+	case p.Classes == 0:
+		p.Classes = n
+	case p.Classes != n:
+		return p, setting.Errorf("classes", "%d, but the data (%s) has %d classes: the network trained on it is the one shipped", p.Classes, s.Data, n)
+	}
+	return p, nil
 }
 
 // Controller returns the controller's settings.
@@ -207,12 +245,12 @@ func (s Settings) DirName() string {
 }
 
 // OpenSource opens the accuracy source the settings name, for networks
-// of sp: a supernet that trains on Data during the search's Budget steps,
-// or a source of package accuracy (a benchmark table, a user's
-// trainer).
-func OpenSource(s Settings, sp space.Space) (accuracy.Stateful, error) {
+// of sp: a supernet that trains on ds (the data Data names) during the
+// search's Budget steps, or a source of package accuracy (a benchmark
+// table, a user's trainer).
+func OpenSource(s Settings, sp space.Space, ds *dataset.Dataset) (accuracy.Stateful, error) {
 	if s.Accuracy == oneshot.Name {
-		return oneshot.Open(sp, s.Data, s.Settings, s.Budget, s.Seed)
+		return oneshot.Open(sp, ds, s.Data, s.Settings, s.Budget, s.Seed)
 	}
 	src, err := accuracy.Open(s.Accuracy)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fleetnas/fleetnas/dataset"
 	"github.com/fleetnas/fleetnas/internal/idxtest"
 	"github.com/fleetnas/fleetnas/latency"
 	"github.com/fleetnas/fleetnas/setting"
@@ -41,7 +42,11 @@ func open(t *testing.T, data string) *Source {
 	if err != nil {
 		t.Fatal(err)
 	}
-	src, err := Open(sp, "idx:"+data, Settings{Batch: 8}, 12, 5)
+	ds, err := dataset.Open("idx:" + data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := Open(sp, ds, "idx:"+data, Settings{Batch: 8}, 12, 5)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/fleetnas/fleetnas/accuracy"
 	"github.com/fleetnas/fleetnas/atomicfile"
 	"github.com/fleetnas/fleetnas/dataset"
 	"github.com/fleetnas/fleetnas/latency"
@@ -54,11 +55,12 @@ type Source struct {
 	weights string
 }
 
-// Open loads the data and builds the supernet of sp for a search of
-// steps steps with the given seed. Errors name the setting at fault:
-// "data", "budget" (the steps), or a Settings field.
-func Open(sp space.Space, data string, s Settings, steps int, seed uint64) (*Source, error) {
-	if data == "" {
+// Open builds the supernet of sp for a search of steps steps with the
+// given seed, to train on ds (opened from the spec data, which reports
+// name). Errors name the setting at fault: "data", "budget" (the steps),
+// or a Settings field.
+func Open(sp space.Space, ds *dataset.Dataset, data string, s Settings, steps int, seed uint64) (*Source, error) {
+	if ds == nil {
 		return nil, setting.Errorf("data", "the supernet needs the images to train on (e.g. fashion-mnist)")
 	}
 	if err := s.Validate(); err != nil {
@@ -70,10 +72,6 @@ func Open(sp space.Space, data string, s Settings, steps int, seed uint64) (*Sou
 	s = s.withDefaults()
 	if err := supernet.Supported(sp); err != nil {
 		return nil, err
-	}
-	ds, err := dataset.Open(data)
-	if err != nil {
-		return nil, setting.Wrap("data", err)
 	}
 	trainPart, valPart := dataset.ValidationSplit(ds.Train, ValidationFraction, seed)
 	if trainPart.H != trainPart.W {
@@ -126,9 +124,17 @@ func (s *Source) Drifts() bool { return true }
 
 // Notes say what the accuracies are.
 func (s *Source) Notes() []string {
-	return []string{fmt.Sprintf("Accuracy is the weight-sharing supernet's (proxy width %g, trained on %s): "+
+	c := s.net.Config()
+	return []string{fmt.Sprintf("Accuracy is the weight-sharing supernet's (proxy width %g, trained on %s at %dx%dx%d): "+
 		"of each evaluated network on one validation batch of %d images, of the chosen network on the whole validation split. "+
-		"Train the chosen network stand-alone for its real accuracy.", s.settings.ProxyWidth, s.data, s.settings.Batch)}
+		"Train the chosen network stand-alone for its real accuracy.", s.settings.ProxyWidth, s.data, c.Resolution, c.Resolution, c.Channels, s.settings.Batch)}
+}
+
+// Proxy is the shape the supernet trains at: the proxy width at the
+// data's resolution, channels and classes.
+func (s *Source) Proxy() accuracy.Proxy {
+	c := s.net.Config()
+	return accuracy.Proxy{Width: c.ProxyWidth, Resolution: c.Resolution, Channels: c.Channels, Classes: c.Classes}
 }
 
 // Remembered is never true: a network's accuracy is of the step.

@@ -1,8 +1,10 @@
 // Package price prices networks of a search space on a fleet: it builds
-// each network at the deployment shape (the fleet's resolution, or the one
-// the settings give, and the space's classes), predicts its latency on
-// every device, divides by the devices' references and computes the fleet
-// metrics (package metric). It is the latency half of a search's
+// each network at the deployment target (input resolution, channels and
+// classes: the fleet's resolution and the space's classes unless the
+// settings say otherwise), predicts its latency on every device, divides
+// by the devices' references and computes the fleet metrics (package
+// metric). The network priced is the network a search trains and ships:
+// training, export and measurement read the same target. It is the latency half of a search's
 // evaluation; the accuracy half is package accuracy.
 //
 // A network's price depends only on the network, so a Pricer caches it by
@@ -16,6 +18,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/fleetnas/fleetnas/arch"
 	"github.com/fleetnas/fleetnas/fleet"
 	"github.com/fleetnas/fleetnas/latency"
 	"github.com/fleetnas/fleetnas/metric"
@@ -35,6 +38,10 @@ type Settings struct {
 	Metric metric.Metric `json:"metric"`
 	// Resolution overrides the fleet's deployment resolution (0: keep).
 	Resolution int `json:"resolution,omitempty"`
+	// Channels and Classes are the deployment's input channels and
+	// classes (0: 3 and the space's default).
+	Channels int `json:"channels,omitempty"`
+	Classes  int `json:"classes,omitempty"`
 	// Holdout devices are priced and reported but left out of the metric.
 	Holdout []string `json:"holdout,omitempty"`
 }
@@ -55,12 +62,12 @@ type Price struct {
 // Pricer prices networks of one space on one fleet under one metric. It
 // is safe for concurrent use.
 type Pricer struct {
-	space      space.Space
-	fleet      *fleet.Fleet
-	scope      *metric.Scope
-	resolution int
-	devices    []string
-	cache      *cache
+	space   space.Space
+	fleet   *fleet.Fleet
+	scope   *metric.Scope
+	target  space.Options
+	devices []string
+	cache   *cache
 }
 
 // cache holds per-device latencies and ratios by canonical string; they
@@ -75,8 +82,13 @@ type entry struct{ latency, ratio []float64 }
 // Open opens the space and the fleet the settings name and the metric
 // over the devices not held out.
 func Open(s Settings) (*Pricer, error) {
-	if s.Resolution < 0 {
+	switch {
+	case s.Resolution < 0:
 		return nil, setting.Errorf("resolution", "must be positive (0 for the fleet's), got %d", s.Resolution)
+	case s.Channels < 0 || s.Channels > arch.MaxInputChannels:
+		return nil, setting.Errorf("channels", "must be in 1..%d (0 for 3), got %d", arch.MaxInputChannels, s.Channels)
+	case s.Classes < 0:
+		return nil, setting.Errorf("classes", "must be positive (0 for the space's), got %d", s.Classes)
 	}
 	sp, err := space.Get(s.Space)
 	if err != nil {
@@ -95,19 +107,44 @@ func Open(s Settings) (*Pricer, error) {
 	}
 	if s.Resolution != 0 {
 		f.Resolution = s.Resolution
-		// Say now, not at the first evaluation, when no network of the
-		// space can be built at that resolution.
-		if _, err := latency.FromSpace(sp, make([]int, len(sp.Decisions())), s.Resolution); err != nil {
-			return nil, setting.Wrap("resolution", err)
-		}
 	}
-	return New(sp, f, s.Metric, s.Holdout)
+	target := space.Options{Resolution: f.Resolution, Channels: s.Channels, Classes: s.Classes}
+	p, err := New(sp, f, s.Metric, s.Holdout, target)
+	if err != nil {
+		return nil, err
+	}
+	// Say now, not at the first evaluation, when no network of the space
+	// can be built at the target, or the fleet cannot price it (a per-op
+	// table profiled at another resolution).
+	n, err := p.Network(make([]int, len(sp.Decisions())))
+	if err != nil {
+		return nil, setting.Wrap("resolution", err)
+	}
+	if _, err := p.PriceNet(n); err != nil {
+		t := p.target
+		return nil, setting.Errorf("resolution", "fleet %s cannot price networks at the deployment target %dx%dx%d, %d classes: %w", s.Fleet, t.Resolution, t.Resolution, t.Channels, t.Classes, err)
+	}
+	return p, nil
 }
 
-// New prices networks of sp on an opened fleet (at f.Resolution) under
-// metric m, leaving out the devices named in heldOut.
-func New(sp space.Space, f *fleet.Fleet, m metric.Metric, heldOut []string) (*Pricer, error) {
-	p := &Pricer{space: sp, fleet: f, resolution: f.Resolution, cache: &cache{m: map[string]entry{}}}
+// New prices networks of sp on an opened fleet under metric m, leaving
+// out the devices named in heldOut, at the deployment target (zero fields
+// take the fleet's resolution, the space's default resolution and
+// classes, and 3 channels).
+func New(sp space.Space, f *fleet.Fleet, m metric.Metric, heldOut []string, target space.Options) (*Pricer, error) {
+	if target.Resolution == 0 {
+		target.Resolution = f.Resolution
+	}
+	if target.Resolution == 0 {
+		target.Resolution = sp.DefaultResolution()
+	}
+	if target.Classes == 0 {
+		target.Classes = sp.DefaultClasses()
+	}
+	if target.Channels == 0 {
+		target.Channels = 3
+	}
+	p := &Pricer{space: sp, fleet: f, target: target, cache: &cache{m: map[string]entry{}}}
 	for _, d := range f.Devices {
 		p.devices = append(p.devices, d.Name)
 	}
@@ -143,7 +180,11 @@ func (p *Pricer) Space() space.Space { return p.space }
 func (p *Pricer) Fleet() *fleet.Fleet { return p.fleet }
 
 // Resolution is the deployment resolution networks are built at.
-func (p *Pricer) Resolution() int { return p.resolution }
+func (p *Pricer) Resolution() int { return p.target.Resolution }
+
+// Target is the deployment target networks are built at, every field
+// set: input resolution, input channels, classes.
+func (p *Pricer) Target() space.Options { return p.target }
 
 // Devices are the fleet's device names in order.
 func (p *Pricer) Devices() []string { return slices.Clone(p.devices) }
@@ -154,7 +195,25 @@ func (p *Pricer) Scope() *metric.Scope { return p.scope }
 // Network builds the deployment network of a choice vector: the network
 // whose latency Price predicts.
 func (p *Pricer) Network(choice []int) (*latency.Net, error) {
-	return latency.FromSpace(p.space, choice, p.resolution)
+	key, err := p.space.Format(choice)
+	if err != nil {
+		return nil, err
+	}
+	n, err := p.space.Network(choice, p.target)
+	if err != nil {
+		return nil, err
+	}
+	g, err := n.Lower(0)
+	if err != nil {
+		return nil, err
+	}
+	return &latency.Net{Space: p.space.Name(), Choice: slices.Clone(choice), Key: key, Graph: g}, nil
+}
+
+// Arch builds the deployment network of a choice vector as an arch
+// network: what result.json shows, training builds and export writes.
+func (p *Pricer) Arch(choice []int) (*arch.Network, error) {
+	return p.space.Network(choice, p.target)
 }
 
 // Price returns the price of the network of a choice vector.

@@ -15,16 +15,16 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"github.com/fleetnas/fleetnas/accuracy"
 	"github.com/fleetnas/fleetnas/atomicfile"
 	"github.com/fleetnas/fleetnas/job"
 	"github.com/fleetnas/fleetnas/metric"
 	"github.com/fleetnas/fleetnas/report"
 	"github.com/fleetnas/fleetnas/search"
-	"github.com/fleetnas/fleetnas/space"
 )
 
 // Format is result.json's format version.
-const Format = "fleetnas.result/v1"
+const Format = "fleetnas.result/v2"
 
 // DeviceResult is one device's part of a network's result.
 type DeviceResult struct {
@@ -48,12 +48,47 @@ type NetworkResult struct {
 	Reward   float64         `json:"reward"`
 }
 
+// Deployment is the deployment target of a search: the input and output
+// of the network that was priced and that is trained and shipped, and,
+// when the accuracy source trained a proxy of it (a supernet), the
+// proxy's shape.
+type Deployment struct {
+	Resolution int `json:"resolution"`
+	Channels   int `json:"channels"`
+	Classes    int `json:"classes"`
+	// Proxy is what the accuracy source trained instead, if anything.
+	Proxy *accuracy.Proxy `json:"training_proxy,omitempty"`
+}
+
+// String reads "224x224x3, 1000 classes" (with the proxy if any).
+func (d Deployment) String() string {
+	s := fmt.Sprintf("%dx%dx%d, %d classes", d.Resolution, d.Resolution, d.Channels, d.Classes)
+	if p := d.Proxy; p != nil {
+		s += fmt.Sprintf(" (accuracy from a proxy at width %g, %dx%dx%d)", p.Width, p.Resolution, p.Resolution, p.Channels)
+	}
+	return s
+}
+
+// DeploymentOf is a search's deployment target.
+func DeploymentOf(o *job.Outcome) Deployment {
+	t := o.Job.Pricer().Target()
+	d := Deployment{Resolution: t.Resolution, Channels: t.Channels, Classes: t.Classes}
+	if p, ok := o.Job.Source().(accuracy.Proxied); ok {
+		proxy := p.Proxy()
+		d.Proxy = &proxy
+	}
+	return d
+}
+
 // Result is result.json: what the search chose and how it was run.
 type Result struct {
-	Format   string        `json:"format"`
-	Chosen   NetworkResult `json:"chosen"`
-	BestSeen NetworkResult `json:"best_seen"`
-	Settings job.Settings  `json:"settings"`
+	Format string `json:"format"`
+	// Deployment is the target every network was priced at: the chosen
+	// network's JSON below is the network to train and ship.
+	Deployment Deployment    `json:"deployment"`
+	Chosen     NetworkResult `json:"chosen"`
+	BestSeen   NetworkResult `json:"best_seen"`
+	Settings   job.Settings  `json:"settings"`
 	// Evaluations is the number of scored proposals; UniqueNetworks the
 	// number of distinct networks scored, the chosen one included.
 	Evaluations    int    `json:"evaluations"`
@@ -101,7 +136,7 @@ func NewResult(o *job.Outcome) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Result{Format: Format, Chosen: chosen, BestSeen: best, Settings: o.Job.Settings(),
+	return &Result{Format: Format, Deployment: DeploymentOf(o), Chosen: chosen, BestSeen: best, Settings: o.Job.Settings(),
 		Evaluations: len(o.History), UniqueNetworks: unique(o), ChosenBy: search.DescribeChosen(o.Job.Algorithm()),
 		Feasibility: Feasibility(o)}, nil
 }
@@ -123,7 +158,7 @@ func unique(o *job.Outcome) int {
 
 func networkResult(o *job.Outcome, r *job.Record) (NetworkResult, error) {
 	p := o.Job.Pricer()
-	n, err := p.Space().Network(r.Choice, space.Options{Resolution: p.Resolution()})
+	n, err := p.Arch(r.Choice)
 	if err != nil {
 		return NetworkResult{}, err
 	}

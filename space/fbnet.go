@@ -159,7 +159,7 @@ func (s fbnet) Network(choice []int, opt Options) (*arch.Network, error) {
 		// arch's width rounding from changing that.
 		Divisor: 1,
 		Blocks:  blocks,
-	})
+	}, opt)
 }
 
 // Format returns the 22 op names separated by single spaces, as in the

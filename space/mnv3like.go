@@ -129,5 +129,5 @@ func (s *mnv3Like) Network(choice []int, opt Options) (*arch.Network, error) {
 		arch.Block{Type: arch.Conv, Kernel: 1, Stride: 1, Filters: s.width(s.headFinal, choice), Activation: arch.HSwish,
 			BN: arch.Bool(false), Bias: arch.Bool(true)},
 		arch.Block{Type: arch.FC, Filters: classes})
-	return mobileNetwork(s.Name(), str, res, blocks)
+	return mobileNetwork(s.Name(), str, res, blocks, opt)
 }

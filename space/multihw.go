@@ -150,7 +150,7 @@ func (s *multiHW) Network(choice []int, opt Options) (*arch.Network, error) {
 		arch.Block{Type: arch.GlobalPool},
 		arch.Block{Type: arch.Conv, Kernel: 1, Stride: 1, Filters: m.FinalWidth, Activation: arch.ReLU},
 		arch.Block{Type: arch.FC, Filters: classes})
-	return mobileNetwork(s.Name(), str, res, blocks)
+	return mobileNetwork(s.Name(), str, res, blocks, opt)
 }
 
 // mobileGrammar is the canonical-string machinery shared by the
@@ -446,6 +446,6 @@ func mobileOpChoices(kernels, expansions []int, withSE, skippable bool) []mobile
 
 // mobileNetwork assembles and validates a network, so that a space never
 // hands out a network that cannot be lowered at its resolution.
-func mobileNetwork(space, str string, resolution int, blocks []arch.Block) (*arch.Network, error) {
-	return validated(&arch.Network{Format: arch.Format, Name: space + ":" + str, Resolution: resolution, Blocks: blocks})
+func mobileNetwork(space, str string, resolution int, blocks []arch.Block, opt Options) (*arch.Network, error) {
+	return validated(&arch.Network{Format: arch.Format, Name: space + ":" + str, Resolution: resolution, Blocks: blocks}, opt)
 }

@@ -116,7 +116,7 @@ func (s *nb201) Network(choice []int, opt Options) (*arch.Network, error) {
 		Name:       "nb201:" + name,
 		Resolution: res,
 		Blocks:     blocks,
-	})
+	}, opt)
 }
 
 // Format returns the standard NAS-Bench-201 arch string, for example

@@ -91,5 +91,5 @@ func (s *ofa) Network(choice []int, opt Options) (*arch.Network, error) {
 		arch.Block{Type: arch.GlobalPool},
 		arch.Block{Type: arch.Conv, Kernel: 1, Filters: 1536, Activation: arch.HSwish, BN: arch.Bool(false), Bias: arch.Bool(true)},
 		arch.Block{Type: arch.FC, Filters: classes})
-	return mobileNetwork(s.Name(), str, res, blocks)
+	return mobileNetwork(s.Name(), str, res, blocks, opt)
 }

@@ -94,5 +94,5 @@ func (s *proxyless) Network(choice []int, opt Options) (*arch.Network, error) {
 		arch.Block{Type: arch.Conv, Kernel: 1, Stride: 1, Filters: 1280, Activation: arch.ReLU6},
 		arch.Block{Type: arch.GlobalPool},
 		arch.Block{Type: arch.FC, Filters: classes})
-	return mobileNetwork(s.Name(), str, res, blocks)
+	return mobileNetwork(s.Name(), str, res, blocks, opt)
 }

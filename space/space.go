@@ -31,6 +31,8 @@ type Options struct {
 	Resolution int
 	// Classes of the classifier; 0 means the space's default.
 	Classes int
+	// Channels of the input image; 0 means 3 (RGB).
+	Channels int
 }
 
 // Space is a search space.
@@ -115,7 +117,14 @@ func Get(name string) (Space, error) {
 // validated returns n if it lowers at its own resolution, so that a space
 // never hands out a network that fails later (NAS-Bench-201's reductions
 // need an even input size, FBNet's three strides a resolution of at least 5).
-func validated(n *arch.Network) (*arch.Network, error) {
+//
+// It also gives the network opt's input channels: 3 (the default of
+// arch.Network, written as 0 so that RGB networks keep their JSON) or
+// what opt says.
+func validated(n *arch.Network, opt Options) (*arch.Network, error) {
+	if opt.Channels != 3 {
+		n.InputChannels = opt.Channels
+	}
 	if err := n.Validate(); err != nil {
 		return nil, fmt.Errorf("%s at resolution %d: %w", n.Name, n.Resolution, err)
 	}
@@ -135,6 +144,9 @@ func defaultedOptions(s interface {
 	}
 	if classes < 0 {
 		return 0, 0, fmt.Errorf("%s: classes must be positive (0 for the default %d), got %d", s.Name(), s.DefaultClasses(), classes)
+	}
+	if opt.Channels < 0 {
+		return 0, 0, fmt.Errorf("%s: input channels must be positive (0 for 3), got %d", s.Name(), opt.Channels)
 	}
 	if res == 0 {
 		res = s.DefaultResolution()

@@ -110,3 +110,27 @@ func TestOFADepth(t *testing.T) {
 		}
 	}
 }
+
+// TestChannels: every space builds its networks for the input channels
+// asked (a grey-scale deployment), and an RGB network keeps the default.
+func TestChannels(t *testing.T) {
+	for _, name := range Names() {
+		sp, _ := Get(name)
+		c := Sample(sp, 1, 4)[0]
+		gray, err := sp.Network(c, Options{Channels: 1})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		g, err := gray.Lower(0)
+		if err != nil || g.Tensors[0].C != 1 {
+			t.Errorf("%s: the grey-scale network takes %d channels (%v)", name, g.Tensors[0].C, err)
+		}
+		rgb, err := sp.Network(c, Options{Channels: 3})
+		if err != nil || rgb.InputChannels != 0 || rgb.InChannels() != 3 {
+			t.Errorf("%s: RGB network has input_channels %d (%v)", name, rgb.InputChannels, err)
+		}
+		if _, err := sp.Network(c, Options{Channels: -1}); err == nil {
+			t.Errorf("%s: -1 channels accepted", name)
+		}
+	}
+}

@@ -1,8 +1,10 @@
-// Package standalone trains the network a search chose from scratch, on
-// its own (not as part of a supernet), on the user's data, and records its
-// test accuracy next to the search's results in standalone.json: the
-// accuracy a search's proxy (a supernet's shared weights, a benchmark
-// table) stands in for.
+// Package standalone turns the network a search chose into the model a
+// user ships: it trains the deployment network (the one the search
+// priced: its resolution, input channels and classes) from scratch on the
+// user's data, records its test accuracy next to the search's results in
+// standalone.json (the accuracy a search's proxy, a supernet's shared
+// weights or a benchmark table, stands in for), and exports the trained
+// network as model.onnx.
 package standalone
 
 import (
@@ -10,21 +12,24 @@ import (
 	"encoding/json"
 	"path/filepath"
 
+	"github.com/fleetnas/fleetnas/arch"
 	"github.com/fleetnas/fleetnas/atomicfile"
 	"github.com/fleetnas/fleetnas/dataset"
+	"github.com/fleetnas/fleetnas/onnx"
 	"github.com/fleetnas/fleetnas/setting"
-	"github.com/fleetnas/fleetnas/space"
 	"github.com/fleetnas/fleetnas/train"
 )
 
 // Format is standalone.json's format version.
 const Format = "fleetnas.standalone/v1"
 
-// File is the name of the result file in a search's directory, and Dir
-// the name of the directory that holds the training checkpoint.
+// File is the name of the result file in a search's directory, Dir the
+// name of the directory that holds the training checkpoint, and Model
+// the exported network.
 const (
-	File = "standalone.json"
-	Dir  = "standalone"
+	File  = "standalone.json"
+	Dir   = "standalone"
+	Model = "model.onnx"
 )
 
 // DefaultLR is the peak learning rate of stand-alone training: 0.1, the
@@ -58,13 +63,19 @@ type Result struct {
 	SearchAccuracy float64 `json:"search_accuracy"`
 	// Checkpoint is the trained weights' file (fleetnas eval, export).
 	Checkpoint string `json:"checkpoint"`
+	// Model is the exported ONNX model (the deployment network with the
+	// trained weights); Input and Output are its tensor shapes.
+	Model  string  `json:"model"`
+	Input  []int64 `json:"input"`
+	Output []int64 `json:"output"`
 }
 
-// Train trains the network of choice of sp on data with cfg, in
-// searchDir/Dir (resuming there as fleetnas train does), and writes
-// searchDir/File. The network is built at the data's resolution with the
-// data's classes and input channels.
-func Train(ctx context.Context, sp space.Space, choice []int, searchAccuracy float64, data string, cfg train.Config, searchDir string, hooks train.Hooks) (*Result, error) {
+// Train trains net, a search's deployment network named key in its
+// space, on data with cfg, in searchDir/Dir (resuming there as fleetnas
+// train does), exports it to searchDir/Model and writes searchDir/File.
+// The data's images are resized to the network's input; its classes must
+// be the network's.
+func Train(ctx context.Context, net *arch.Network, key string, searchAccuracy float64, data string, cfg train.Config, searchDir string, hooks train.Hooks) (*Result, error) {
 	if data == "" {
 		return nil, setting.Errorf("data", "stand-alone training needs the images to train on (e.g. fashion-mnist)")
 	}
@@ -75,26 +86,25 @@ func Train(ctx context.Context, sp space.Space, choice []int, searchAccuracy flo
 	if err != nil {
 		return nil, setting.Wrap("data", err)
 	}
-	key, err := sp.Format(choice)
+	m, err := train.Build(net, 0, cfg.Seed)
 	if err != nil {
 		return nil, err
 	}
-	n, err := sp.Network(choice, space.Options{Resolution: ds.H, Classes: len(ds.Classes)})
-	if err != nil {
-		return nil, err
-	}
-	n.InputChannels = ds.C
-	m, err := train.Build(n, ds.H, cfg.Seed)
-	if err != nil {
-		return nil, err
+	if got := m.Graph.Output().C; got != len(ds.Classes) {
+		return nil, setting.Errorf("classes", "the network has %d, the data (%s) %d", got, data, len(ds.Classes))
 	}
 	dir := filepath.Join(searchDir, Dir)
 	logs, err := train.Run(ctx, m, ds, cfg, dir, hooks)
 	if err != nil {
 		return nil, err
 	}
+	ckpt := filepath.Join(dir, "checkpoint.json")
+	in, out, err := export(ckpt, filepath.Join(searchDir, Model))
+	if err != nil {
+		return nil, err
+	}
 	res := &Result{Format: Format, Choice: key, Data: data, Config: cfg, TestAccuracy: logs[len(logs)-1].TestAcc,
-		SearchAccuracy: searchAccuracy, Checkpoint: filepath.Join(dir, "checkpoint.json")}
+		SearchAccuracy: searchAccuracy, Checkpoint: ckpt, Model: filepath.Join(searchDir, Model), Input: in, Output: out}
 	b, err := json.MarshalIndent(res, "", " ")
 	if err != nil {
 		return nil, err
@@ -103,4 +113,26 @@ func Train(ctx context.Context, sp space.Space, choice []int, searchAccuracy flo
 		return nil, err
 	}
 	return res, nil
+}
+
+// export writes the checkpoint's network with its trained weights (batch
+// norm folded, as deployed models are) as an ONNX model.
+func export(checkpoint, path string) (in, out []int64, err error) {
+	net, w, err := onnx.LoadCheckpoint(checkpoint)
+	if err != nil {
+		return nil, nil, err
+	}
+	g, err := net.Lower(0)
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := onnx.Marshal(g, w)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := atomicfile.Write(path, b); err != nil {
+		return nil, nil, err
+	}
+	in, out = onnx.Shapes(g)
+	return in, out, nil
 }

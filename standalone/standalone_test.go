@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -31,15 +32,20 @@ func TestConfig(t *testing.T) {
 }
 
 // TestTrain trains a small multihw network for one epoch on a small data
-// set and reads back standalone.json.
+// set, reads back standalone.json and checks model.onnx's shapes.
 func TestTrain(t *testing.T) {
 	sp, _ := space.Get("multihw")
 	choice := space.Sample(sp, 1, 3)[0]
+	key, _ := sp.Format(choice)
+	net, err := sp.Network(choice, space.Options{Resolution: 20, Channels: 1, Classes: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
 	dir := t.TempDir()
 	data := "idx:" + idxtest.Quadrants(t, 20, 32, 16)
 	cfg := Config(1, 1)
 	cfg.Batch = 16
-	res, err := Train(context.Background(), sp, choice, 42, data, cfg, dir, train.Hooks{})
+	res, err := Train(context.Background(), net, key, 42, data, cfg, dir, train.Hooks{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,18 +57,28 @@ func TestTrain(t *testing.T) {
 	if err := json.Unmarshal(b, &back); err != nil || back.Format != Format || back.TestAccuracy != res.TestAccuracy || back.SearchAccuracy != 42 || back.Data != data {
 		t.Errorf("standalone.json: %s (%v)", b, err)
 	}
-	if key, _ := sp.Format(choice); back.Choice != key {
+	if back.Choice != key {
 		t.Errorf("choice %s, want %s", back.Choice, key)
 	}
 	if _, err := os.Stat(back.Checkpoint); err != nil {
 		t.Error(err)
 	}
+	if fmt.Sprint(back.Input) != "[1 1 20 20]" || fmt.Sprint(back.Output) != "[1 4]" {
+		t.Errorf("model.onnx takes %v and gives %v, want [1 1 20 20] and [1 4]", back.Input, back.Output)
+	}
+	if st, err := os.Stat(filepath.Join(dir, Model)); err != nil || st.Size() < 1000 {
+		t.Errorf("model.onnx: %v", err)
+	}
 	var e *setting.Error
-	if _, err := Train(context.Background(), sp, choice, 0, "", cfg, dir, train.Hooks{}); !errors.As(err, &e) || e.Name != "data" {
+	if _, err := Train(context.Background(), net, key, 0, "", cfg, dir, train.Hooks{}); !errors.As(err, &e) || e.Name != "data" {
 		t.Errorf("no data: %v", err)
 	}
+	wrong, _ := sp.Network(choice, space.Options{Resolution: 20, Channels: 1, Classes: 7})
+	if _, err := Train(context.Background(), wrong, key, 0, data, cfg, t.TempDir(), train.Hooks{}); !errors.As(err, &e) || e.Name != "classes" {
+		t.Errorf("7 classes for 4: %v", err)
+	}
 	cfg.Epochs = 0
-	if _, err := Train(context.Background(), sp, choice, 0, data, cfg, dir, train.Hooks{}); !errors.As(err, &e) || e.Name != "train.epochs" {
+	if _, err := Train(context.Background(), net, key, 0, data, cfg, dir, train.Hooks{}); !errors.As(err, &e) || e.Name != "train.epochs" {
 		t.Errorf("0 epochs: %v", err)
 	}
 }

@@ -321,7 +321,9 @@ type checkpoint struct {
 	Optimizer []byte            `json:"optimizer"`
 }
 
-const checkpointFormat = "fleetnas.train/v1"
+// CheckpointFormat is the format field of a training checkpoint, by
+// which a reader tells it from a network file.
+const CheckpointFormat = "fleetnas.train/v1"
 
 func encode(v []float32) []byte {
 	b := make([]byte, 4*len(v))
@@ -346,7 +348,7 @@ func (m *Model) save(path string, cfg Config, epoch int, logs []EpochLog, opt op
 	if err != nil {
 		return err
 	}
-	ck := checkpoint{Format: checkpointFormat, Network: net, Config: cfg, Epoch: epoch, Log: logs,
+	ck := checkpoint{Format: CheckpointFormat, Network: net, Config: cfg, Epoch: epoch, Log: logs,
 		Params: map[string][]byte{}, Buffers: map[string][]byte{}}
 	for _, p := range m.params {
 		ck.Params[p.Name] = encode(p.Data)
@@ -382,7 +384,7 @@ func readCheckpoint(path string) (*checkpoint, error) {
 	if err := json.Unmarshal(b, &ck); err != nil {
 		return nil, fmt.Errorf("%s is corrupt: %v", path, err)
 	}
-	if ck.Format != checkpointFormat {
+	if ck.Format != CheckpointFormat {
 		return nil, fmt.Errorf("%s is not a fleetnas training checkpoint (format %q)", path, ck.Format)
 	}
 	return &ck, nil
@@ -428,6 +430,16 @@ func (m *Model) restore(ck *checkpoint, opt optim.Optimizer) error {
 		return opt.SetState(ck.Optimizer)
 	}
 	return nil
+}
+
+// CheckpointNetwork reads the network a checkpoint trained, without its
+// weights.
+func CheckpointNetwork(path string) (*arch.Network, error) {
+	ck, err := readCheckpoint(path)
+	if err != nil {
+		return nil, err
+	}
+	return arch.Decode(ck.Network, path+" (network)")
 }
 
 // Load reads a checkpoint's network and weights for evaluation.

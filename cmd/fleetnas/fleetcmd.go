@@ -5,8 +5,6 @@ import (
 	"strings"
 
 	"github.com/fleetnas/fleetnas/fleet"
-	"github.com/fleetnas/fleetnas/latency"
-	"github.com/fleetnas/fleetnas/space"
 	"github.com/fleetnas/fleetnas/zoo"
 	"github.com/spf13/cobra"
 )
@@ -105,28 +103,11 @@ Examples:
 			if err != nil {
 				return err
 			}
-			var n *latency.Net
 			if nf.spaceName != "" && nf.resolution == 0 && f.Resolution != 0 {
 				nf.resolution = f.Resolution
 			}
-			nw, err := nf.build(cmd)
+			n, err := nf.latencyNet(cmd)
 			if err != nil {
-				return err
-			}
-			if nf.spaceName != "" {
-				sp, err := space.Get(nf.spaceName)
-				if err != nil {
-					return err
-				}
-				c, err := sp.Parse(strings.TrimSpace(nf.choice))
-				if err != nil {
-					return err
-				}
-				n, err = latency.FromSpace(sp, c, nf.resolution)
-				if err != nil {
-					return err
-				}
-			} else if n, err = latency.FromNetwork(nw, nf.resolution); err != nil {
 				return err
 			}
 			r, err := f.Evaluate(n)

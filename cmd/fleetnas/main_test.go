@@ -361,6 +361,27 @@ func TestTrainAndEvalCommands(t *testing.T) {
 	if _, _, err := run(t, "train", "--arch", net, "--data", "idx:"+filepath.Join(dir, "missing")); err == nil {
 		t.Error("missing data accepted")
 	}
+	// A checkpoint stands for its network wherever a network file does:
+	// cost, latency, and export with its own weights.
+	ckpt := filepath.Join(out, "checkpoint.json")
+	a, _, err1 := run(t, "cost", "--arch", net, "--json")
+	b, _, err2 := run(t, "cost", "--arch", ckpt, "--json")
+	if err1 != nil || err2 != nil || a != b {
+		t.Errorf("cost of the checkpoint differs from its network's (%v, %v):\n%s\n%s", err1, err2, a, b)
+	}
+	if _, _, err := run(t, "latency", "--fleet", "ridgepoint", "--arch", ckpt); err != nil {
+		t.Errorf("latency --arch CHECKPOINT: %v", err)
+	}
+	onnxOut := filepath.Join(dir, "m.onnx")
+	if o, _, err := run(t, "export", "--onnx", onnxOut, "--arch", net, "--weights", ckpt); err != nil || !strings.Contains(o, "input [1 1 8 8], output [1 4]") {
+		t.Errorf("export --arch F --weights C: %v %s", err, o)
+	}
+	other := filepath.Join(dir, "other.json")
+	os.WriteFile(other, []byte(`{"format": "fleetnas.network/v1", "resolution": 8, "input_channels": 1, "blocks": [
+ {"type": "conv", "kernel": 3, "filters": 16, "activation": "relu"}, {"type": "gpool"}, {"type": "fc", "filters": 4}]}`), 0o644)
+	if _, _, err := run(t, "export", "--onnx", onnxOut, "--arch", other, "--weights", ckpt); err == nil || !strings.Contains(err.Error(), "is not the network of --weights") {
+		t.Errorf("export with another network's file: %v", err)
+	}
 }
 
 // TestSpaceSampleNear: --near keeps only draws whose fleet metric is within
@@ -405,63 +426,13 @@ func TestSpaceSampleNear(t *testing.T) {
 	}
 }
 
-// TestSupernetSearchTrainsChosen runs a tiny supernet search with
-// --train-epochs on a small IDX data set (a bright quadrant per class) and
-// checks that the chosen network was trained and its accuracy written.
-func TestSupernetSearchTrainsChosen(t *testing.T) {
-	dir := t.TempDir()
-	const res = 20
-	write := func(name string, dims []int, body []byte) {
-		var b bytes.Buffer
-		b.Write([]byte{0, 0, 8, byte(len(dims))})
-		for _, d := range dims {
-			b.Write([]byte{byte(d >> 24), byte(d >> 16), byte(d >> 8), byte(d)})
-		}
-		b.Write(body)
-		if err := os.WriteFile(filepath.Join(dir, name), b.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	split := func(prefix string, n int) {
-		px, lb := make([]byte, n*res*res), make([]byte, n)
-		for i := range n {
-			y := i % 4
-			lb[i] = byte(y)
-			for a := range res / 2 {
-				for b := range res / 2 {
-					px[i*res*res+((y/2)*res/2+a)*res+(y%2)*res/2+b] = 200
-				}
-			}
-		}
-		write(prefix+"-images-idx3-ubyte", []int{n, res, res}, px)
-		write(prefix+"-labels-idx1-ubyte", []int{n}, lb)
-	}
-	split("train", 80)
-	split("t10k", 16)
-	out := filepath.Join(t.TempDir(), "run")
-	stdout, _, err := run(t, "search", "--space", "multihw", "--fleet", "ridgepoint", "--metric", "avg", "--target", "0.8",
-		"--accuracy", "supernet", "--data", "idx:"+dir, "--budget", "12", "--batch", "8", "--train-epochs", "1", "--out", out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(stdout, "stand-alone test accuracy") {
-		t.Errorf("output does not report the stand-alone accuracy:\n%s", stdout)
-	}
-	var sa struct {
-		Choice       string  `json:"choice"`
-		TestAccuracy float64 `json:"test_accuracy"`
-	}
-	b, err := os.ReadFile(filepath.Join(out, "standalone.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, &sa); err != nil || sa.Choice == "" || sa.TestAccuracy < 0 || sa.TestAccuracy > 100 {
-		t.Errorf("standalone.json: %s (%v)", b, err)
-	}
-	if _, err := os.Stat(filepath.Join(out, "standalone", "checkpoint.json")); err != nil {
-		t.Error(err)
-	}
+// TestTrainEpochsNeedData: --train-epochs trains on --data (the whole
+// path is TestSearchShipsThePricedNetwork).
+func TestTrainEpochsNeedData(t *testing.T) {
 	if _, _, err := run(t, "search", "--train-epochs", "2"); err == nil || !strings.Contains(err.Error(), "--data") {
-		t.Errorf("--train-epochs without a supernet search: %v", err)
+		t.Errorf("--train-epochs without --data: %v", err)
+	}
+	if _, _, err := run(t, "search", "--train-epochs", "-1"); err == nil || !strings.Contains(err.Error(), "--train-epochs") {
+		t.Errorf("--train-epochs -1: %v", err)
 	}
 }

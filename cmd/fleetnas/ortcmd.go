@@ -137,6 +137,30 @@ func progressTo(w io.Writer, what string) func(done, total int) {
 	}
 }
 
+// sameNetwork reports how two networks differ, if they do, in anything
+// but their names: their JSON forms are compared.
+func sameNetwork(a, b *arch.Network) error {
+	x, y := *a, *b
+	x.Name, y.Name = "", ""
+	ja, err := x.Encode()
+	if err != nil {
+		return err
+	}
+	jb, err := y.Encode()
+	if err != nil {
+		return err
+	}
+	if !bytes.Equal(ja, jb) {
+		ga, err1 := a.Lower(0)
+		gb, err2 := b.Lower(0)
+		if err1 == nil && err2 == nil {
+			return fmt.Errorf("%d layers at %d px against %d layers at %d px, or other blocks", len(ga.Layers), ga.Resolution, len(gb.Layers), gb.Resolution)
+		}
+		return errors.New("their blocks differ")
+	}
+	return nil
+}
+
 func newExportCmd() *cobra.Command {
 	var nf netFlags
 	var out, weights string
@@ -149,8 +173,8 @@ batch 1, output "output"), ready for ONNX Runtime or any other runtime.
 Batch norm is folded into the convolutions, as deployed models do.
 
 Weights come from a training checkpoint (--weights, written by fleetnas
-train; the network is the checkpoint's) or are deterministic random values
-from --seed. Attention (mhsa, MobileNetV4 hybrids) is exported with MatMul
+train or by search --train-epochs; the network is the checkpoint's, and
+--arch may name it again) or are deterministic random values from --seed. Attention (mhsa, MobileNetV4 hybrids) is exported with MatMul
 and Softmax; the training engine cannot train it, so its weights are random.
 
 Examples:
@@ -165,8 +189,23 @@ Examples:
 			var w *onnx.Weights
 			given := nf.model != "" || nf.archFile != "" || nf.spaceName != ""
 			switch {
+			case weights != "" && nf.archFile != "" && nf.model == "" && nf.spaceName == "":
+				// The network file must be the checkpoint's network: the
+				// weights fit no other.
+				fileNet, err := readNetwork(nf.archFile)
+				if err != nil {
+					return err
+				}
+				cn, cw, err := onnx.LoadCheckpoint(weights)
+				if err != nil {
+					return err
+				}
+				if err := sameNetwork(fileNet, cn); err != nil {
+					return fmt.Errorf("--arch %s is not the network of --weights %s: %w", nf.archFile, weights, err)
+				}
+				net, w = cn, cw
 			case weights != "" && given:
-				return errors.New("--weights brings its own network: leave out --model, --arch and --space")
+				return errors.New("--weights brings its own network: leave out --model and --space (--arch may name the same network)")
 			case weights != "":
 				if cmd.Flags().Changed("width") || cmd.Flags().Changed("backbone") || cmd.Flags().Changed("classes") {
 					return errors.New("--width, --backbone and --classes do not apply to --weights")

@@ -203,6 +203,7 @@ chosen network is then trained stand-alone on the data (DIR/standalone.json).`,
 			}
 			feasible := results.Feasibility(o)
 			fmt.Fprintf(w, "  %s\n", feasible)
+			fmt.Fprintf(w, "  deployment: %s\n", results.DeploymentOf(o))
 			fmt.Fprintf(w, "%d evaluations (%d unique) in %s\n", len(o.History), len(uniqueKeys(o.History)), o.Elapsed.Round(time.Millisecond))
 			fmt.Fprintf(w, "results: %s\nreport:  %s\n", filepath.Join(out, "result.json"), filepath.Join(out, "report.html"))
 			if notes := o.Job.Source().Notes(); len(notes) > 0 && trainEpochs == 0 {
@@ -265,10 +266,15 @@ func trainChosen(ctx context.Context, cmd *cobra.Command, o *job.Outcome, epochs
 	fmt.Fprintf(w, "training the chosen network stand-alone on %s for %d epochs in %s\n", s.Data, epochs, filepath.Join(out, standalone.Dir))
 	fmt.Fprintln(w, epochHeader)
 	hooks := train.Hooks{Epoch: func(e train.EpochLog) { printEpoch(w, e) }}
-	res, err := standalone.Train(ctx, o.Job.Pricer().Space(), o.Chosen.Choice, o.Chosen.Accuracy, s.Data, cfg, out, hooks)
+	net, err := o.Job.Pricer().Arch(o.Chosen.Choice)
+	if err != nil {
+		return err
+	}
+	res, err := standalone.Train(ctx, net, o.Chosen.Key, o.Chosen.Accuracy, s.Data, cfg, out, hooks)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "stand-alone test accuracy %.2f%%: %s\n", res.TestAccuracy, filepath.Join(out, standalone.File))
+	fmt.Fprintf(w, "model: %s (input %v, output %v)\n", res.Model, res.Input, res.Output)
 	return nil
 }

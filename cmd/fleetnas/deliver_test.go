@@ -1,0 +1,222 @@
+package main
+
+import (
+	"encoding/json"
+	"image"
+	"image/color"
+	"image/png"
+	"math"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/fleetnas/fleetnas/arch"
+	"github.com/fleetnas/fleetnas/cost"
+	"github.com/fleetnas/fleetnas/internal/orttest"
+	"github.com/fleetnas/fleetnas/nn"
+	"github.com/fleetnas/fleetnas/onnx"
+	"github.com/fleetnas/fleetnas/ort"
+	"github.com/fleetnas/fleetnas/train"
+)
+
+// writeFolder writes an image folder data set: 32x32 RGB PNGs of 5
+// classes, class k a bright square of colour k in one of the corners or
+// the centre, on noise.
+func writeFolder(t *testing.T, dir string, perClass map[string]int) {
+	t.Helper()
+	r := rand.New(rand.NewPCG(4, 4))
+	colours := []color.RGBA{{220, 40, 40, 255}, {40, 220, 40, 255}, {40, 40, 220, 255}, {220, 220, 40, 255}, {220, 40, 220, 255}}
+	corners := [][2]int{{2, 2}, {18, 2}, {2, 18}, {18, 18}, {10, 10}}
+	for split, n := range perClass {
+		for k := range 5 {
+			d := filepath.Join(dir, split, "class"+string(rune('a'+k)))
+			if err := os.MkdirAll(d, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			for i := range n {
+				img := image.NewRGBA(image.Rect(0, 0, 32, 32))
+				for p := range img.Pix {
+					img.Pix[p] = uint8(r.IntN(60))
+				}
+				for y := range 12 {
+					for x := range 12 {
+						img.Set(corners[k][0]+x, corners[k][1]+y, colours[k])
+					}
+				}
+				f, err := os.Create(filepath.Join(d, string(rune('a'+i%26))+string(rune('a'+i/26))+".png"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := png.Encode(f, img); err != nil {
+					t.Fatal(err)
+				}
+				f.Close()
+			}
+		}
+	}
+}
+
+// TestSearchShipsThePricedNetwork is the deliverable end to end: a
+// supernet search on an image folder (3 channels, 5 classes, 32 px) with
+// --train-epochs 1 leaves model.onnx in its directory, which takes
+// [1,3,32,32], gives 5 outputs, runs in ONNX Runtime as the Go engine
+// runs the trained checkpoint, and is the very network result.json
+// priced (same MACs and parameters).
+func TestSearchShipsThePricedNetwork(t *testing.T) {
+	data := t.TempDir()
+	writeFolder(t, data, map[string]int{"train": 24, "test": 4})
+	out := filepath.Join(t.TempDir(), "run")
+	stdout, _, err := run(t, "search", "--space", "multihw", "--fleet", "mnv4", "--metric", "avg", "--target", "0.05",
+		"--accuracy", "supernet", "--data", "folder:"+data, "--budget", "12", "--batch", "8", "--train-epochs", "1", "--out", out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"deployment: 32x32x3, 5 classes", "stand-alone test accuracy", "model.onnx"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("the summary does not say %q:\n%s", want, stdout)
+		}
+	}
+	var res struct {
+		Deployment struct{ Resolution, Channels, Classes int }
+		Chosen     struct{ Network json.RawMessage }
+	}
+	b, err := os.ReadFile(filepath.Join(out, "result.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &res); err != nil {
+		t.Fatal(err)
+	}
+	if d := res.Deployment; d.Resolution != 32 || d.Channels != 3 || d.Classes != 5 {
+		t.Errorf("deployment %+v, want 32 px, 3 channels, 5 classes", d)
+	}
+	priced, err := arch.Decode(res.Chosen.Network, "result.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ckpt := filepath.Join(out, "standalone", "checkpoint.json")
+	shipped, w, err := onnx.LoadCheckpoint(ckpt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := cost.Network(priced, 0, cost.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := cost.Network(shipped, 0, cost.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.MACs != c.MACs || a.Params != c.Params {
+		t.Errorf("priced %d MACs %d params, shipped %d MACs %d params", a.MACs, a.Params, c.MACs, c.Params)
+	}
+	g, err := shipped.Lower(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, o := onnx.Shapes(g)
+	if want := []int64{1, 3, 32, 32}; !equal(in, want) || !equal(o, []int64{1, 5}) {
+		t.Errorf("model.onnx takes %v and gives %v", in, o)
+	}
+	model, err := os.ReadFile(filepath.Join(out, "model.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if exported, err := onnx.Marshal(g, w); err != nil || string(exported) != string(model) {
+		t.Errorf("model.onnx is not the export of the trained checkpoint (%v)", err)
+	}
+	// The ONNX checker accepts it.
+	py := orttest.Python(t)
+	if out, err := exec.Command(py, "-c", "import onnx, sys; onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True)", filepath.Join(out, "model.onnx")).CombinedOutput(); err != nil {
+		t.Errorf("onnx checker: %v\n%s", err, out)
+	}
+	// ONNX Runtime against the Go engine on the same input.
+	orttest.Runtime(t)
+	s, err := ort.NewSession(model, onnx.InputName, in, onnx.OutputName, o, ort.Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	m, _, err := train.Load(ckpt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := nn.NewTensor(1, 32, 32, 3)
+	r := rand.New(rand.NewPCG(5, 5))
+	for i := range x.Data {
+		x.Data[i] = float32(r.Float64())
+	}
+	nchw := s.Input()
+	for h := range 32 {
+		for w := range 32 {
+			for ch := range 3 {
+				nchw[(ch*32+h)*32+w] = x.Data[(h*32+w)*3+ch]
+			}
+		}
+	}
+	got, err := s.Run()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := m.Forward(x, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var diff, scale float64
+	for i, v := range want.Data {
+		diff = math.Max(diff, math.Abs(float64(got[i]-v)))
+		scale = math.Max(scale, math.Abs(float64(v)))
+	}
+	if diff > 1e-4*math.Max(1, scale) {
+		t.Errorf("ONNX Runtime and the Go engine differ by %g (outputs up to %g)", diff, scale)
+	}
+}
+
+func equal(a, b []int64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// TestLatencyTakesTheTarget: latency prices a space member at the
+// classes and channels asked, like a search's deployment target; fewer
+// classes mean a smaller classifier and less latency on every device.
+func TestLatencyTakesTheTarget(t *testing.T) {
+	price := func(extra ...string) []float64 {
+		t.Helper()
+		args := append([]string{"latency", "--fleet", "ridgepoint", "--space", "multihw", "--choice",
+			"32:skip/32:k3e3,k3e2,skip,skip/64:k5e5,k3e3,k3e2,k3e3/128:k5e6,k3e3,k3e3,k3e3/160:k3e6,k3e4,skip,skip/192:k3e6,k5e4,k5e4,k5e4", "--json"}, extra...)
+		out, _, err := run(t, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r struct {
+			Devices []struct {
+				LatencyMS float64 `json:"latency_ms"`
+			}
+		}
+		if err := json.Unmarshal([]byte(out), &r); err != nil {
+			t.Fatal(err)
+		}
+		var ms []float64
+		for _, d := range r.Devices {
+			ms = append(ms, d.LatencyMS)
+		}
+		return ms
+	}
+	full, five := price(), price("--classes", "5")
+	for i := range full {
+		if !(five[i] < full[i]) {
+			t.Errorf("device %d: %v ms with 5 classes, %v with 1000", i, five[i], full[i])
+		}
+	}
+}
