@@ -80,6 +80,14 @@ func AsStateful(src Source) Stateful {
 	return &memo{src: src, acc: map[string]float64{}}
 }
 
+// Peeker is implemented by sources that can give some accuracies at no
+// cost: a benchmark table looks them up, a memo remembers them. Reports
+// use it to place reference networks without training them.
+type Peeker interface {
+	// Peek returns the accuracy of n when it costs nothing to know.
+	Peek(sp space.Space, n *latency.Net) (float64, bool)
+}
+
 // memo is a Source that does not learn, as a Stateful.
 type memo struct {
 	src Source
@@ -103,6 +111,17 @@ func (m *memo) Accuracy(ctx context.Context, sp space.Space, n *latency.Net) (fl
 func (m *memo) Remembered(key string) (float64, bool) {
 	a, ok := m.acc[key]
 	return a, ok
+}
+
+// Peek answers from the memo, or from a source that can peek itself.
+func (m *memo) Peek(sp space.Space, n *latency.Net) (float64, bool) {
+	if a, ok := m.acc[n.Key]; ok {
+		return a, true
+	}
+	if p, ok := m.src.(Peeker); ok {
+		return p.Peek(sp, n)
+	}
+	return 0, false
 }
 
 func (m *memo) Warmup() int { return 0 }

@@ -63,3 +63,25 @@ func TestMemo(t *testing.T) {
 		}
 	}
 }
+
+// TestPeek: a memo peeks into what it remembers and into a table, never
+// into a source that would have to compute.
+func TestPeek(t *testing.T) {
+	sp, a := nbNet(t, "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|")
+	tab, err := Open("table:cifar100")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := AsStateful(tab).(Peeker).Peek(sp, a); !ok || v != 70.29 {
+		t.Errorf("table peek: %v %v, want 70.29 (arch_idx 1 of the CSV)", v, ok)
+	}
+	src := &counting{}
+	m := AsStateful(src)
+	if _, ok := m.(Peeker).Peek(sp, a); ok || src.calls != 0 {
+		t.Error("peeked into a source that computes")
+	}
+	m.Accuracy(context.Background(), sp, a)
+	if v, ok := m.(Peeker).Peek(sp, a); !ok || v != 11 {
+		t.Errorf("memo peek: %v %v", v, ok)
+	}
+}
