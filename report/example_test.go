@@ -33,6 +33,13 @@ func ExampleWriteFile() {
 		Chosen:    b,
 		ParetoAVG: []report.Point{a, b},
 		ParetoMAX: []report.Point{a, b},
+		Summary:   [][2]string{{"target met", "no: AVG 1.095 > 1"}},
+		// A zoo model priced on the same devices; its accuracy is on
+		// another data set, so it is drawn as a line at its cost.
+		References: []report.Reference{{
+			Name: "MobileNetV2", Accuracy: math.NaN(), Avg: 1, Max: 1,
+			LatencyMS: []float64{20, 8}, Ratio: []float64{1, 1},
+		}},
 	}
 	dir, err := os.MkdirTemp("", "report")
 	if err != nil {

@@ -9,8 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-
-	"gonum.org/v1/plot"
 )
 
 // view is what the page template reads: every value already formatted, so
@@ -18,10 +16,13 @@ import (
 type view struct {
 	Title     string
 	Notes     []string
+	Summary   [][2]string
 	Settings  [][2]string
 	Evaluated string
 	Chosen    []row
 	Devices   []deviceRow
+	Compare   *compareTable // nil without references
+	Bars      panel
 	Sampled   string // why the scatters are thinned; "" when they are not
 	Panels    []panel
 	Fronts    []frontTable
@@ -32,11 +33,14 @@ type frontTable struct {
 	Rows      []frontRow
 }
 
-type row struct{ Name, Value string }
+// row is a row of the chosen network's table; Class is the class of its
+// value's cell: "num" for numbers, "key" for the key, "" for text.
+type row struct{ Name, Value, Class string }
 
 type deviceRow struct {
 	Name, LatencyMS, Ratio string
 	Optimised              bool // the device of a "device:NAME" metric
+	HeldOut                bool
 }
 
 type frontRow struct {
@@ -44,27 +48,58 @@ type frontRow struct {
 	Chosen                        bool
 }
 
+// compareTable puts the chosen network's numbers next to the references'.
+type compareTable struct {
+	Devices []string // column heads, held-out devices marked
+	Rows    []compareRow
+}
+
+type compareRow struct {
+	Name, Accuracy, Avg, Max string
+	Ratios                   []string
+	Chosen                   bool
+	NoAccuracy               bool // the accuracy is unknown on the search's data
+}
+
+// Captions of the plots of the reference networks, added to every panel
+// that shows them.
+const (
+	captionRefMarks = " Diamonds are reference networks."
+	captionRefLines = " Dash-dot lines, labelled above the plot, are reference networks with no accuracy on the search's data."
+)
+
 // buildView draws the plots and formats the tables of a validated d.
 func buildView(d *Data) (*view, error) {
 	metricDev, _ := metricDevice(d.Metric, d.Devices) // validated
+	heldOut := func(k int) bool { return d.HeldOut != nil && d.HeldOut[k] }
 	c := &d.Chosen
+	// A chosen network scored only after the search has no step; "-1"
+	// would read as one.
+	step := row{"step", "not evaluated during the search", ""}
+	if c.Step >= 0 {
+		step = row{"step", strconv.Itoa(c.Step), "num"}
+	}
 	v := &view{
 		Title:     d.Title,
 		Notes:     d.Notes,
+		Summary:   d.Summary,
 		Settings:  d.Settings,
 		Evaluated: fmtInt(len(d.History)),
 		Chosen: []row{
-			{"key", c.Key},
-			{"step", strconv.Itoa(c.Step)},
-			{"accuracy", fmtNum(c.Accuracy)},
-			{"AVG", fmtNum(c.Avg)},
-			{"MAX", fmtNum(c.Max)},
-			{"reward", fmtNum(c.Reward)},
+			{"key", c.Key, "key"},
+			step,
+			{"accuracy", fmtNum(c.Accuracy), "num"},
+			{"AVG", fmtNum(c.Avg), "num"},
+			{"MAX", fmtNum(c.Max), "num"},
+			{"reward", fmtNum(c.Reward), "num"},
 		},
 		Fronts: []frontTable{
 			{"pareto-avg", "Pareto front vs AVG", frontRows(d.ParetoAVG, c.Key, func(p *Point) float64 { return p.Avg })},
 			{"pareto-max", "Pareto front vs MAX", frontRows(d.ParetoMAX, c.Key, func(p *Point) float64 { return p.Max })},
 		},
+	}
+	if d.ChosenLabel != "" {
+		v.Chosen = append(v.Chosen, row{"plotted as", d.ChosenLabel, ""})
 	}
 	if v.Title == "" {
 		v.Title = "fleetnas search report"
@@ -75,8 +110,43 @@ func buildView(d *Data) (*view, error) {
 			LatencyMS: fmtNum(c.LatencyMS[k]),
 			Ratio:     fmtNum(c.Ratio[k]),
 			Optimised: k == metricDev,
+			HeldOut:   heldOut(k),
 		})
 	}
+	// The references as Points, named by their Key, so that a panel's
+	// cost function applies to them as to the evaluated networks.
+	refs := make([]Point, len(d.References))
+	var refMarks, refLines bool
+	for i := range d.References {
+		r := &d.References[i]
+		refs[i] = Point{Key: r.Name, Accuracy: r.Accuracy, Avg: r.Avg, Max: r.Max, LatencyMS: r.LatencyMS, Ratio: r.Ratio}
+		refMarks = refMarks || !math.IsNaN(r.Accuracy)
+		refLines = refLines || math.IsNaN(r.Accuracy)
+	}
+	refCaption := ""
+	if refMarks {
+		refCaption += captionRefMarks
+	}
+	if refLines {
+		refCaption += captionRefLines
+	}
+	if d.ChosenLabel != "" {
+		refCaption += " The hollow star is the chosen network, its accuracy on another basis than the others' (see the legend)," +
+			" so its height does not compare with the front's."
+	}
+	if len(refs) > 0 {
+		v.Compare = compare(d)
+	}
+	bars := deviceBars(d)
+	barsCaption := "Latency ratio (latency over the fleet reference's) on each device, then the fleet metrics AVG and MAX."
+	if d.HeldOut != nil && slices.Contains(d.HeldOut, true) {
+		barsCaption += " Shaded devices were held out of the search: priced, not searched on."
+	}
+	svg, err := bars.svg()
+	if err != nil {
+		return nil, fmt.Errorf("report: plot-chosen-devices: %w", err)
+	}
+	v.Bars = panel{ID: "plot-chosen-devices", Caption: barsCaption, SVG: svg}
 
 	idx := sample(len(d.History))
 	if len(idx) < len(d.History) {
@@ -101,12 +171,12 @@ func buildView(d *Data) (*view, error) {
 		id, caption string
 		a           accuracyPlot
 	}{
-		{"plot-avg", "Accuracy against AVG, the weighted mean of the per-device latency ratios.", accuracyPlot{
+		{"plot-avg", "Accuracy against AVG, the weighted mean of the per-device latency ratios." + refCaption, accuracyPlot{
 			title: "Accuracy vs AVG", xlabel: "AVG (mean latency ratio)",
 			x:     func(p *Point) float64 { return p.Avg },
 			front: d.ParetoAVG, truth: truth("avg"), target: target("avg"),
 		}},
-		{"plot-max", "Accuracy against MAX, the worst device's latency ratio.", accuracyPlot{
+		{"plot-max", "Accuracy against MAX, the worst device's latency ratio." + refCaption, accuracyPlot{
 			title: "Accuracy vs MAX", xlabel: "MAX (worst-device latency ratio)",
 			x:     func(p *Point) float64 { return p.Max },
 			front: d.ParetoMAX, truth: truth("max"), target: target("max"),
@@ -123,6 +193,10 @@ func buildView(d *Data) (*view, error) {
 			a.front = d.ParetoDevice[k]
 		}
 		caption := "Accuracy against the latency on " + name + "."
+		if heldOut(k) {
+			a.title = name + " (held out): accuracy vs latency"
+			caption += " This device was held out of the search: priced, not searched on."
+		}
 		if k == metricDev {
 			a.truth = d.TrueFront
 			// The target is a ratio; the device's reference turns it into
@@ -136,40 +210,73 @@ func buildView(d *Data) (*view, error) {
 		plots = append(plots, struct {
 			id, caption string
 			a           accuracyPlot
-		}{fmt.Sprintf("plot-device-%d", k), caption, a})
+		}{fmt.Sprintf("plot-device-%d", k), caption + refCaption, a})
 	}
 	for _, pl := range plots {
-		p, err := pl.a.draw(d, idx)
+		f, err := pl.a.draw(d, idx, refs)
 		if err != nil {
 			return nil, fmt.Errorf("report: %s: %w", pl.id, err)
 		}
-		if err := v.addPanel(pl.id, pl.caption, p); err != nil {
+		if err := v.addPanel(pl.id, pl.caption, f); err != nil {
 			return nil, err
 		}
 	}
 
-	p, err := rewardPlot(d, idx)
+	f, err := rewardPlot(d, idx)
 	if err != nil {
 		return nil, fmt.Errorf("report: reward plot: %w", err)
 	}
-	if err := v.addPanel("plot-reward", "Reward of each evaluated network and the best reward so far.", p); err != nil {
+	if err := v.addPanel("plot-reward", "Reward of each evaluated network and the best reward so far.", f); err != nil {
 		return nil, err
 	}
 	if hasEntropy(d.History) {
-		p, err := entropyPlot(d, idx)
+		f, err := entropyPlot(d, idx)
 		if err != nil {
 			return nil, fmt.Errorf("report: entropy plot: %w", err)
 		}
-		if err := v.addPanel("plot-entropy", "Entropy of the controller's sampling distribution; it falls as the controller converges.", p); err != nil {
+		if err := v.addPanel("plot-entropy", "Entropy of the controller's sampling distribution; it falls as the controller converges.", f); err != nil {
 			return nil, err
 		}
 	}
 	return v, nil
 }
 
-// addPanel draws p into the page's next figure.
-func (v *view) addPanel(id, caption string, p *plot.Plot) error {
-	svg, err := toSVG(p)
+// compare tabulates the chosen network and the references, with the
+// per-device ratios the bar chart draws, for readers who want the numbers.
+func compare(d *Data) *compareTable {
+	t := &compareTable{}
+	for k, name := range d.Devices {
+		if d.HeldOut != nil && d.HeldOut[k] {
+			name += " (held out)"
+		}
+		t.Devices = append(t.Devices, name)
+	}
+	ratios := func(rs []float64) []string {
+		out := make([]string, len(rs))
+		for k, r := range rs {
+			out[k] = fmtNum(r)
+		}
+		return out
+	}
+	c := &d.Chosen
+	t.Rows = append(t.Rows, compareRow{
+		Name: cmp.Or(d.ChosenLabel, "chosen"), Accuracy: fmtNum(c.Accuracy), Avg: fmtNum(c.Avg), Max: fmtNum(c.Max),
+		Ratios: ratios(c.Ratio), Chosen: true,
+	})
+	for i := range d.References {
+		r := &d.References[i]
+		row := compareRow{Name: r.Name, Accuracy: fmtNum(r.Accuracy), Avg: fmtNum(r.Avg), Max: fmtNum(r.Max), Ratios: ratios(r.Ratio)}
+		if math.IsNaN(r.Accuracy) {
+			row.Accuracy, row.NoAccuracy = "n/a", true
+		}
+		t.Rows = append(t.Rows, row)
+	}
+	return t
+}
+
+// addPanel draws f into the page's next figure.
+func (v *view) addPanel(id, caption string, f *figure) error {
+	svg, err := f.svg()
 	if err != nil {
 		return fmt.Errorf("report: %s: %w", id, err)
 	}
@@ -204,11 +311,21 @@ func frontRows(front []Point, chosen string, x func(*Point) float64) []frontRow 
 	for i := range ps {
 		p := &ps[i]
 		rows[i] = frontRow{
-			Step: strconv.Itoa(p.Step), Key: p.Key, Accuracy: fmtNum(p.Accuracy),
+			Step: fmtStep(p.Step), Key: p.Key, Accuracy: fmtNum(p.Accuracy),
 			Avg: fmtNum(p.Avg), Max: fmtNum(p.Max), Chosen: p.Key == chosen,
 		}
 	}
 	return rows
+}
+
+// fmtStep prints a front member's step, or a dash for a network that was
+// not evaluated during the search (a negative step): "-1" would read as a
+// step.
+func fmtStep(step int) string {
+	if step < 0 {
+		return "—"
+	}
+	return strconv.Itoa(step)
 }
 
 // fmtNum prints five significant digits: enough to tell front members
@@ -276,6 +393,11 @@ th { background: #f4f4f4; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .key { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; word-break: break-all; max-width: 60ch; }
 tr.chosen td { background: #fde8e8; }
+tr.heldout td { color: #666; background: #f2f2f2; }
+td.na { color: #888; text-align: center; }
+table.summary { font-size: 1rem; }
+table.summary th { background: #eef4fa; }
+figure.wide { margin-top: 1rem; }
 .side { display: flex; flex-wrap: wrap; gap: 2rem; align-items: flex-start; }
 .grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(480px, 1fr)); gap: 1rem; }
 figure { margin: 0; border: 1px solid #eee; padding: 0.5rem; }
@@ -291,6 +413,18 @@ figcaption { font-size: 0.85rem; color: #555; margin-top: 0.3rem; }
 {{- end}}
 </header>
 <main>
+{{- if .Summary}}
+<section id="summary">
+<h2>Summary</h2>
+<table class="summary">
+<tbody>
+{{- range .Summary}}
+<tr><th scope="row">{{index . 0}}</th><td>{{index . 1}}</td></tr>
+{{- end}}
+</tbody>
+</table>
+</section>
+{{- end}}
 {{- if .Settings}}
 <section id="settings">
 <h2>Settings</h2>
@@ -309,7 +443,7 @@ figcaption { font-size: 0.85rem; color: #555; margin-top: 0.3rem; }
 <table>
 <tbody>
 {{- range .Chosen}}
-<tr><th scope="row">{{.Name}}</th>{{if eq .Name "key"}}<td class="key">{{.Value}}</td>{{else}}<td class="num">{{.Value}}</td>{{end}}</tr>
+<tr><th scope="row">{{.Name}}</th><td{{if .Class}} class="{{.Class}}"{{end}}>{{.Value}}</td></tr>
 {{- end}}
 <tr><th scope="row">evaluated networks</th><td class="num">{{.Evaluated}}</td></tr>
 </tbody>
@@ -318,11 +452,27 @@ figcaption { font-size: 0.85rem; color: #555; margin-top: 0.3rem; }
 <thead><tr><th>device</th><th>latency (ms)</th><th>ratio</th></tr></thead>
 <tbody>
 {{- range .Devices}}
-<tr{{if .Optimised}} class="chosen" title="the device the search optimised"{{end}}><td>{{.Name}}</td><td class="num">{{.LatencyMS}}</td><td class="num">{{.Ratio}}</td></tr>
+<tr{{if .Optimised}} class="chosen" title="the device the search optimised"{{else if .HeldOut}} class="heldout" title="priced, not searched on"{{end}}><td>{{.Name}}{{if .HeldOut}} (held out){{end}}</td><td class="num">{{.LatencyMS}}</td><td class="num">{{.Ratio}}</td></tr>
 {{- end}}
 </tbody>
 </table>
 </div>
+{{- with .Compare}}
+<table id="references">
+<thead><tr><th>network</th><th>accuracy</th><th>AVG</th><th>MAX</th>{{range .Devices}}<th>{{.}} ratio</th>{{end}}</tr></thead>
+<tbody>
+{{- range .Rows}}
+<tr{{if .Chosen}} class="chosen"{{end}}><th scope="row">{{.Name}}</th>{{if .NoAccuracy}}<td class="na" title="not known on the search's data set">{{.Accuracy}}</td>{{else}}<td class="num">{{.Accuracy}}</td>{{end}}<td class="num">{{.Avg}}</td><td class="num">{{.Max}}</td>{{range .Ratios}}<td class="num">{{.}}</td>{{end}}</tr>
+{{- end}}
+</tbody>
+</table>
+{{- end}}
+{{- with .Bars}}
+<figure class="wide" id="{{.ID}}">
+{{.SVG}}
+<figcaption>{{.Caption}}</figcaption>
+</figure>
+{{- end}}
 </section>
 <section id="plots">
 <h2>Plots</h2>

@@ -1,7 +1,6 @@
 package report
 
 import (
-	"bytes"
 	"cmp"
 	"fmt"
 	"html/template"
@@ -15,7 +14,6 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
-	"gonum.org/v1/plot/vg/vgsvg"
 )
 
 // maxScatter bounds how many evaluated networks a panel draws. Beyond it the
@@ -83,25 +81,19 @@ type accuracyPlot struct {
 	target        float64 // NaN for none
 }
 
-func (a *accuracyPlot) draw(d *Data, idx []int) (*plot.Plot, error) {
+func (a *accuracyPlot) draw(d *Data, idx []int, refs []Point) (*figure, error) {
 	p := newPlot(a.title, a.xlabel, "accuracy")
-	// High accuracy at low cost is the corner no network reaches.
-	p.Legend.Top = true
+	f := newFigure(p)
 
 	cl := cloud{xys: make(plotter.XYs, len(idx)), half: 1.1, color: rgb(colCloud)}
-	ylo, yhi := math.Inf(1), math.Inf(-1)
 	for i, j := range idx {
 		h := &d.History[j]
 		cl.xys[i] = plotter.XY{X: a.x(h), Y: h.Accuracy}
 	}
-	for _, ps := range [][]Point{d.History, a.front, a.truth, {d.Chosen}} {
-		for i := range ps {
-			ylo, yhi = min(ylo, ps[i].Accuracy), max(yhi, ps[i].Accuracy)
-		}
-	}
 	p.Add(cl)
-	p.Legend.Add(cloudLabel("evaluated", len(idx), len(d.History)), cl)
+	f.add(cloudLabel("evaluated", len(idx), len(d.History)), cl)
 
+	marks := &refMarks{cloud: cl.xys, chosen: plotter.XY{X: a.x(&d.Chosen), Y: d.Chosen.Accuracy}}
 	if len(a.truth) > 0 {
 		l, s, err := frontPlotters(a.truth, a.x, rgb(colTruth))
 		if err != nil {
@@ -110,7 +102,8 @@ func (a *accuracyPlot) draw(d *Data, idx []int) (*plot.Plot, error) {
 		l.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
 		s.Shape = draw.RingGlyph{}
 		p.Add(l, s)
-		p.Legend.Add("exact front", l, s)
+		f.add("exact front", l, s)
+		marks.lines = append(marks.lines, l.XYs)
 	}
 	if len(a.front) > 0 {
 		l, s, err := frontPlotters(a.front, a.x, rgb(colFront))
@@ -118,26 +111,60 @@ func (a *accuracyPlot) draw(d *Data, idx []int) (*plot.Plot, error) {
 			return nil, err
 		}
 		p.Add(l, s)
-		p.Legend.Add("search front", l, s)
+		f.add("search front", l, s)
+		marks.lines = append(marks.lines, l.XYs)
 	}
 	if !math.IsNaN(a.target) {
-		l, err := plotter.NewLine(plotter.XYs{{X: a.target, Y: ylo}, {X: a.target, Y: yhi}})
-		if err != nil {
-			return nil, err
-		}
-		l.Color = rgb(colTarget)
-		l.Width = vg.Points(1.5)
-		l.Dashes = []vg.Length{vg.Points(1.5), vg.Points(2)}
+		l := vline{x: a.target, LineStyle: draw.LineStyle{
+			Color: rgb(colTarget), Width: vg.Points(1.5), Dashes: []vg.Length{vg.Points(1.5), vg.Points(2)},
+		}}
 		p.Add(l)
-		p.Legend.Add("target "+fmtNum(a.target), l)
+		f.add("target "+fmtNum(a.target), l)
 	}
-	dot, ring, err := chosenPlotters(a.x(&d.Chosen), d.Chosen.Accuracy)
+
+	// References without a comparable accuracy are lines at their cost,
+	// labelled above the data area; the others are labelled points.
+	var lineThumb, markThumb plot.Thumbnailer
+	for i := range refs {
+		r := &refs[i]
+		if math.IsNaN(r.Accuracy) {
+			l := vline{x: a.x(r), LineStyle: draw.LineStyle{Color: refColor(i), Width: vg.Points(1.2), Dashes: refDash()}}
+			p.Add(l)
+			f.tags = append(f.tags, tag{x: l.x, text: r.Key, color: l.Color, dash: l.Dashes})
+			lineThumb = vline{LineStyle: draw.LineStyle{Color: rgb(colNeutral), Width: vg.Points(1.2), Dashes: refDash()}}
+			continue
+		}
+		marks.marks = append(marks.marks, refMark{x: a.x(r), y: r.Accuracy, name: r.Key, color: refColor(i)})
+		markThumb = glyphThumb{draw.GlyphStyle{Color: rgb(colNeutral), Radius: refRadius, Shape: diamondGlyph{}}}
+	}
+	if len(marks.marks) > 0 {
+		p.Add(marks)
+	}
+
+	chosen, err := chosenPlotters(a.x(&d.Chosen), d.Chosen.Accuracy, d.ChosenLabel != "")
 	if err != nil {
 		return nil, err
 	}
-	p.Add(dot, ring)
-	p.Legend.Add("chosen", dot, ring)
-	return p, nil
+	p.Add(chosen...)
+	f.add(cmp.Or(d.ChosenLabel, "chosen"), thumbs(chosen)...)
+	if markThumb != nil {
+		f.add("reference network (labelled)", markThumb)
+	}
+	if lineThumb != nil {
+		f.add("reference, no accuracy on this data (labelled above)", lineThumb)
+	}
+	return f, nil
+}
+
+// thumbs returns the scatters as legend thumbnails.
+func thumbs(ss []plot.Plotter) []plot.Thumbnailer {
+	ts := make([]plot.Thumbnailer, 0, len(ss))
+	for _, s := range ss {
+		if t, ok := s.(plot.Thumbnailer); ok {
+			ts = append(ts, t)
+		}
+	}
+	return ts
 }
 
 // frontPlotters draws a front as a post-step line through its points: at a
@@ -165,31 +192,43 @@ func frontPlotters(front []Point, x func(*Point) float64, c color.Color) (*plott
 }
 
 // chosenPlotters marks the chosen network: a large red disc with a black
-// ring, visible on top of the front and on grey-scale printouts.
-func chosenPlotters(x, y float64) (*plotter.Scatter, *plotter.Scatter, error) {
+// ring, visible on top of the front and on grey-scale printouts; or, when
+// its accuracy is on another basis than the history's, a hollow red star,
+// which is not read as one more point of the cloud.
+func chosenPlotters(x, y float64, otherBasis bool) ([]plot.Plotter, error) {
 	xys := plotter.XYs{{X: x, Y: y}}
+	if otherBasis {
+		star, err := plotter.NewScatter(xys)
+		if err != nil {
+			return nil, err
+		}
+		star.Color = rgb(colChosen)
+		star.Radius = vg.Points(7)
+		star.Shape = starGlyph{}
+		return []plot.Plotter{star}, nil
+	}
 	dot, err := plotter.NewScatter(xys)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	dot.Color = rgb(colChosen)
 	dot.Radius = vg.Points(4.5)
 	dot.Shape = draw.CircleGlyph{}
 	ring, err := plotter.NewScatter(xys)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	ring.Color = color.Black
 	ring.Radius = vg.Points(4.5)
 	ring.Shape = draw.RingGlyph{}
-	return dot, ring, nil
+	return []plot.Plotter{dot, ring}, nil
 }
 
 // rewardPlot draws every sampled reward and the running best over the whole
 // history (computed on all points, not the sample, so it is exact).
-func rewardPlot(d *Data, idx []int) (*plot.Plot, error) {
+func rewardPlot(d *Data, idx []int) (*figure, error) {
 	p := newPlot("Reward over evaluations", "evaluation", "reward")
-	p.Legend.Top = false // the best line runs along the top
+	f := newFigure(p)
 	cl := cloud{xys: make(plotter.XYs, len(idx)), half: 1.1, color: rgb(colCloud)}
 	for i, j := range idx {
 		cl.xys[i] = plotter.XY{X: float64(j + 1), Y: d.History[j].Reward}
@@ -215,9 +254,9 @@ func rewardPlot(d *Data, idx []int) (*plot.Plot, error) {
 	l.Color = rgb(colBest)
 	l.Width = vg.Points(1.5)
 	p.Add(cl, l)
-	p.Legend.Add(cloudLabel("reward", len(idx), len(d.History)), cl)
-	p.Legend.Add("best so far", l)
-	return p, nil
+	f.add(cloudLabel("reward", len(idx), len(d.History)), cl)
+	f.add("best so far", l)
+	return f, nil
 }
 
 // hasEntropy tells whether the algorithm reported a controller entropy;
@@ -233,7 +272,7 @@ func hasEntropy(h []Point) bool {
 
 // entropyPlot draws the controller's entropy at the sampled evaluations;
 // a falling entropy shows the controller converging.
-func entropyPlot(d *Data, idx []int) (*plot.Plot, error) {
+func entropyPlot(d *Data, idx []int) (*figure, error) {
 	p := newPlot("Controller entropy over evaluations", "evaluation", "entropy")
 	xys := make(plotter.XYs, 0, len(idx))
 	for _, j := range idx {
@@ -256,7 +295,7 @@ func entropyPlot(d *Data, idx []int) (*plot.Plot, error) {
 	l.Color = rgb(colFront)
 	l.Width = vg.Points(1.2)
 	p.Add(l)
-	return p, nil
+	return newFigure(p), nil
 }
 
 // cloudLabel names the cloud in a legend and says when it is thinned, so a
@@ -268,9 +307,8 @@ func cloudLabel(what string, drawn, all int) string {
 	return fmt.Sprintf("%s (%s of %s drawn)", what, fmtInt(drawn), fmtInt(all))
 }
 
-// newPlot makes a plot with the page's fonts and a light grid. Legends go
-// on the left with text after the icons: a fallback font wider than
-// Liberation Sans then runs into empty space, not into the icons.
+// newPlot makes a plot with the page's fonts and a light grid. Its legend
+// stays empty: figure draws legends outside the data area.
 func newPlot(title, xlabel, ylabel string) *plot.Plot {
 	p := plot.New()
 	p.Title.Text = title
@@ -281,25 +319,11 @@ func newPlot(title, xlabel, ylabel string) *plot.Plot {
 		ax.Label.TextStyle.Font = sans(11)
 		ax.Tick.Label.Font = sans(9)
 	}
-	p.Legend.TextStyle.Font = sans(9)
-	p.Legend.Left = true
 	grid := plotter.NewGrid()
 	grid.Vertical.Color = rgb(colGrid)
 	grid.Horizontal.Color = rgb(colGrid)
 	p.Add(grid)
 	return p
-}
-
-// toSVG draws p and returns SVG markup ready to sit inside the page.
-func toSVG(p *plot.Plot) (template.HTML, error) {
-	c := vgsvg.New(panelW, panelH)
-	// A margin keeps the title and the last tick label off the edge.
-	p.Draw(draw.Crop(draw.New(c), vg.Points(4), -vg.Points(10), vg.Points(2), -vg.Points(6)))
-	var b bytes.Buffer
-	if _, err := c.WriteTo(&b); err != nil {
-		return "", err
-	}
-	return inlineSVG(b.String())
 }
 
 // inlineSVG turns a standalone SVG document from vgsvg into an element for

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/fleetnas/fleetnas/atomicfile"
@@ -56,11 +57,56 @@ type Data struct {
 	TrueFront []Point
 	// Notes are free-text lines shown under the title.
 	Notes []string
+	// Summary are key/value rows shown above the settings, in the given
+	// order: what a reader wants before the details (deployment target,
+	// stand-alone test accuracy, whether the target was met). Keys must be
+	// non-empty.
+	Summary [][2]string
+	// References are well-known networks priced on the same fleet (e.g.
+	// MobileNetV2, MobileNetV3-Large/Small, MobileNet-MultiHW-AVG/MAX, or
+	// the fleet's own reference network), drawn as labelled points on every
+	// accuracy plot and as bars next to the chosen network's. Names must be
+	// unique.
+	References []Reference
+	// HeldOut flags, per device in the order of Devices, the devices that
+	// were priced but held out of the search, so a reader can tell how the
+	// chosen network generalises to them. Nil means none was held out.
+	HeldOut []bool
+	// ChosenLabel is the legend label of the chosen network's marker; ""
+	// means "chosen". Set it only when the chosen network's accuracy is on
+	// another basis than the history's (a supernet scores the chosen
+	// network on its whole validation split, the history on one batch
+	// each) and say so in it: a non-empty label also draws the marker as a
+	// hollow star, so that a chosen network below the front is not read as
+	// a bad pick. It must be one line.
+	ChosenLabel string
+}
+
+// Reference is one reference network, priced like the evaluated ones.
+type Reference struct {
+	// Name labels the network on the plots, e.g. "MobileNetV2". It must be
+	// non-empty and one line.
+	Name string
+	// Accuracy is in the search's accuracy units, or NaN when not known on
+	// the search's data set (a zoo model scored on another one): the
+	// reference is then drawn as a labelled vertical line at its cost
+	// instead of a point.
+	Accuracy float64
+	// Avg and Max are the fleet metrics (latency ratios).
+	Avg, Max float64
+	// LatencyMS is the latency on each device, in the order of
+	// Data.Devices.
+	LatencyMS []float64
+	// Ratio is the latency ratio on each device, in the order of
+	// Data.Devices.
+	Ratio []float64
 }
 
 // Point is one evaluated network.
 type Point struct {
-	// Step is the search step that evaluated the network.
+	// Step is the search step that evaluated the network. A negative step
+	// (-1) marks a network that was not evaluated during the search, such as
+	// a chosen network scored only afterwards; the page shows no step then.
 	Step int
 	// Key is the canonical choice string that identifies the network.
 	Key string
@@ -190,7 +236,89 @@ func validate(d *Data) error {
 	if len(d.TrueFront) > 0 && d.Metric == "" {
 		return &InvalidError{"TrueFront", "given without a Metric, so its axis is unknown"}
 	}
-	return checkPoints("TrueFront", d.TrueFront, nd)
+	if err := checkPoints("TrueFront", d.TrueFront, nd); err != nil {
+		return err
+	}
+	for i, kv := range d.Summary {
+		if kv[0] == "" {
+			return &InvalidError{fmt.Sprintf("Summary[%d]", i), "empty key"}
+		}
+	}
+	if err := checkReferences(d.References, nd); err != nil {
+		return err
+	}
+	if err := checkHeldOut(d); err != nil {
+		return err
+	}
+	if err := checkLabel(d.ChosenLabel); err != nil {
+		return &InvalidError{"ChosenLabel", err.Error()}
+	}
+	return nil
+}
+
+// checkReferences requires what checkPoint requires of a network, except
+// that an unknown accuracy (NaN) is allowed, and unique one-line names so
+// that every label on a plot says which reference it is.
+func checkReferences(refs []Reference, nd int) error {
+	seen := make(map[string]int, len(refs))
+	for i := range refs {
+		r := &refs[i]
+		field := fmt.Sprintf("References[%d]", i)
+		if r.Name == "" {
+			return &InvalidError{field + ".Name", "empty name"}
+		}
+		if err := checkLabel(r.Name); err != nil {
+			return &InvalidError{field + ".Name", err.Error()}
+		}
+		if j, dup := seen[r.Name]; dup {
+			return &InvalidError{field + ".Name", fmt.Sprintf("%q repeats References[%d]", r.Name, j)}
+		}
+		seen[r.Name] = i
+		if math.IsInf(r.Accuracy, 0) {
+			return &InvalidError{field + ".Accuracy", "infinite (NaN stands for unknown)"}
+		}
+		for _, v := range []struct {
+			name string
+			x    float64
+		}{{"Avg", r.Avg}, {"Max", r.Max}} {
+			if !finite(v.x) {
+				return &InvalidError{field + "." + v.name, fmt.Sprintf("%g is not a finite number", v.x)}
+			}
+		}
+		if err := checkDeviceValues(field, r.LatencyMS, r.Ratio, nd); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkHeldOut requires one flag per device, and a search left with at
+// least one device, which must be the device of a "device:NAME" metric:
+// a held-out device is by definition not the one the search optimised.
+func checkHeldOut(d *Data) error {
+	if d.HeldOut == nil {
+		return nil
+	}
+	if len(d.HeldOut) != len(d.Devices) {
+		return &InvalidError{"HeldOut", fmt.Sprintf("%d flags for %d devices", len(d.HeldOut), len(d.Devices))}
+	}
+	if !slices.Contains(d.HeldOut, false) {
+		return &InvalidError{"HeldOut", "every device is held out, so the search had none"}
+	}
+	if k, _ := metricDevice(d.Metric, d.Devices); k >= 0 && d.HeldOut[k] {
+		return &InvalidError{fmt.Sprintf("HeldOut[%d]", k), fmt.Sprintf("%s is the device of the metric %q, so the search used it", d.Devices[k], d.Metric)}
+	}
+	return nil
+}
+
+// checkLabel rejects line breaks in a text drawn as one line of a plot: the
+// plot library would break it into lines that overrun what is laid out
+// below it.
+func checkLabel(s string) error {
+	if strings.ContainsAny(s, "\r\n") {
+		return fmt.Errorf("%q has a line break; a plot label is one line", s)
+	}
+	return nil
 }
 
 func checkPoints(field string, ps []Point, nd int) error {
@@ -216,18 +344,23 @@ func checkPoint(field string, p *Point, nd int) error {
 	if math.IsInf(p.Entropy, 0) {
 		return &InvalidError{field + ".Entropy", "infinite"}
 	}
-	if len(p.LatencyMS) != nd {
-		return &InvalidError{field + ".LatencyMS", fmt.Sprintf("%d values for %d devices", len(p.LatencyMS), nd)}
+	return checkDeviceValues(field, p.LatencyMS, p.Ratio, nd)
+}
+
+// checkDeviceValues requires one finite latency and ratio per device.
+func checkDeviceValues(field string, latencyMS, ratio []float64, nd int) error {
+	if len(latencyMS) != nd {
+		return &InvalidError{field + ".LatencyMS", fmt.Sprintf("%d values for %d devices", len(latencyMS), nd)}
 	}
-	if len(p.Ratio) != nd {
-		return &InvalidError{field + ".Ratio", fmt.Sprintf("%d values for %d devices", len(p.Ratio), nd)}
+	if len(ratio) != nd {
+		return &InvalidError{field + ".Ratio", fmt.Sprintf("%d values for %d devices", len(ratio), nd)}
 	}
 	for k := range nd {
-		if !finite(p.LatencyMS[k]) {
-			return &InvalidError{fmt.Sprintf("%s.LatencyMS[%d]", field, k), fmt.Sprintf("%g is not a finite number", p.LatencyMS[k])}
+		if !finite(latencyMS[k]) {
+			return &InvalidError{fmt.Sprintf("%s.LatencyMS[%d]", field, k), fmt.Sprintf("%g is not a finite number", latencyMS[k])}
 		}
-		if !finite(p.Ratio[k]) {
-			return &InvalidError{fmt.Sprintf("%s.Ratio[%d]", field, k), fmt.Sprintf("%g is not a finite number", p.Ratio[k])}
+		if !finite(ratio[k]) {
+			return &InvalidError{fmt.Sprintf("%s.Ratio[%d]", field, k), fmt.Sprintf("%g is not a finite number", ratio[k])}
 		}
 	}
 	return nil

@@ -189,8 +189,8 @@ func TestWritePage(t *testing.T) {
 		t.Errorf("<title> = %q, want %q", got, d.Title)
 	}
 
-	// AVG, MAX, one per device, reward, entropy.
-	want := 2 + len(d.Devices) + 2
+	// The chosen network's bars, AVG, MAX, one per device, reward, entropy.
+	want := 1 + 2 + len(d.Devices) + 2
 	svgs := doc.all("svg")
 	if len(svgs) != want || strings.Count(s, "<svg") != want {
 		t.Errorf("%d <svg> elements (%d in text), want %d", len(svgs), strings.Count(s, "<svg"), want)
@@ -207,7 +207,7 @@ func TestWritePage(t *testing.T) {
 	for _, f := range doc.all("figure") {
 		ids = append(ids, f.attr("id"))
 	}
-	wantIDs := []string{"plot-avg", "plot-max", "plot-device-0", "plot-device-1", "plot-device-2", "plot-reward", "plot-entropy"}
+	wantIDs := []string{"plot-chosen-devices", "plot-avg", "plot-max", "plot-device-0", "plot-device-1", "plot-device-2", "plot-reward", "plot-entropy"}
 	if !slices.Equal(ids, wantIDs) {
 		t.Errorf("figures %q, want %q", ids, wantIDs)
 	}
@@ -313,7 +313,7 @@ func TestEntropyPanelOmitted(t *testing.T) {
 		if strings.Contains(s, "plot-entropy") {
 			t.Errorf("entropy %g: entropy panel drawn", e)
 		}
-		if got, want := strings.Count(s, "<svg"), 2+len(d.Devices)+1; got != want {
+		if got, want := strings.Count(s, "<svg"), 1+2+len(d.Devices)+1; got != want {
 			t.Errorf("entropy %g: %d <svg>, want %d", e, got, want)
 		}
 	}
@@ -435,8 +435,23 @@ func TestValidation(t *testing.T) {
 		{"ParetoDevice[1][0].Ratio", func(d *Data) { d.ParetoDevice[1][0].Ratio = nil }},
 		{"TrueFront", func(d *Data) { d.Metric = "" }},
 		{"TrueFront[0].Accuracy", func(d *Data) { d.TrueFront[0].Accuracy = math.NaN() }},
+		{"Summary[1]", func(d *Data) { d.Summary = [][2]string{{"a", "b"}, {"", "c"}} }},
+		{"References[0].Name", func(d *Data) { d.References[0].Name = "" }},
+		{"References[1].Name", func(d *Data) { d.References[1].Name = d.References[0].Name }},
+		{"References[1].Name", func(d *Data) { d.References[1].Name = "two\nlines" }},
+		{"References[0].Accuracy", func(d *Data) { d.References[0].Accuracy = math.Inf(-1) }},
+		{"References[1].Avg", func(d *Data) { d.References[1].Avg = math.NaN() }},
+		{"References[0].Max", func(d *Data) { d.References[0].Max = math.Inf(1) }},
+		{"References[1].LatencyMS", func(d *Data) { d.References[1].LatencyMS = d.References[1].LatencyMS[:1] }},
+		{"References[0].Ratio", func(d *Data) { d.References[0].Ratio = nil }},
+		{"References[1].LatencyMS[2]", func(d *Data) { d.References[1].LatencyMS[2] = math.Inf(1) }},
+		{"References[0].Ratio[1]", func(d *Data) { d.References[0].Ratio[1] = math.NaN() }},
+		{"HeldOut", func(d *Data) { d.HeldOut = []bool{true, false} }},
+		{"HeldOut", func(d *Data) { d.HeldOut = []bool{true, true, true} }},
+		{"HeldOut[1]", func(d *Data) { d.Metric, d.TrueFront, d.HeldOut = "device:pixel4-gpu", nil, []bool{false, true, false} }},
+		{"ChosenLabel", func(d *Data) { d.ChosenLabel = "chosen\r\n(whole split)" }},
 	} {
-		d := synth(20, 8)
+		d := withExtras(synth(20, 8))
 		tc.edit(d)
 		var b bytes.Buffer
 		err := Write(&b, d)
@@ -521,10 +536,281 @@ func BenchmarkWrite10k(b *testing.B) {
 // A run of one evaluation has zero-width data ranges everywhere; the page
 // must still render.
 func TestSingleEvaluation(t *testing.T) {
-	d := synth(1, 11)
-	d.TrueFront = nil
+	for _, extras := range []bool{false, true} {
+		d := synth(1, 11)
+		if extras {
+			d = withExtras(d)
+		}
+		d.TrueFront = nil
+		doc := parse(t, mustWrite(t, d))
+		if got, want := len(doc.all("svg")), 1+2+len(d.Devices)+2; got != want {
+			t.Errorf("extras %v: %d <svg>, want %d", extras, got, want)
+		}
+	}
+}
+
+// withExtras adds to d what the page shows beyond a search's own results:
+// a summary, two references (one without an accuracy on the search's
+// data), a held-out device and a chosen network scored afterwards.
+func withExtras(d *Data) *Data {
+	d.Summary = [][2]string{
+		{"deployment target", "224x224x3, 1000 classes"},
+		{"stand-alone test accuracy", "91.2%"},
+		{"target met", "no: MAX 0.93 > 0.85 (pixel4-gpu)"},
+	}
+	d.References = []Reference{
+		{Name: "MobileNetV2", Accuracy: 72, Avg: 1, Max: 1, LatencyMS: []float64{20, 8, 3}, Ratio: []float64{1, 1, 1}},
+		{Name: "MobileNetV3-Small", Accuracy: math.NaN(), Avg: 0.6, Max: 0.8, LatencyMS: []float64{8, 6.4, 1.5}, Ratio: []float64{0.4, 0.8, 0.5}},
+	}
+	d.HeldOut = []bool{false, false, true}
+	d.ChosenLabel = "chosen (whole validation split)"
+	d.Chosen.Step = -1
+	return d
+}
+
+// A zoo reference without an accuracy (NaN) is valid; only an infinite
+// one is not.
+func TestReferenceWithoutAccuracy(t *testing.T) {
+	d := withExtras(synth(50, 12))
+	for i := range d.References {
+		d.References[i].Accuracy = math.NaN()
+	}
+	mustWrite(t, d)
+}
+
+// figureTexts returns the texts drawn in the figure with the given id, with
+// their heights on the canvas (vgsvg flips y, so the height is -y).
+func figureTexts(t *testing.T, doc *element, id string) (texts []string, heights []float64) {
+	t.Helper()
+	for _, f := range doc.all("figure") {
+		if f.attr("id") != id {
+			continue
+		}
+		for _, x := range f.all("text") {
+			var y float64
+			if _, err := fmt.Sscan(x.attr("y"), &y); err != nil {
+				t.Fatalf("%s: text %q at y %q: %v", id, x.text.String(), x.attr("y"), err)
+			}
+			texts = append(texts, x.text.String())
+			heights = append(heights, -y)
+		}
+		return texts, heights
+	}
+	t.Fatalf("no figure %q", id)
+	return nil, nil
+}
+
+func TestReferences(t *testing.T) {
+	d := withExtras(synth(300, 13))
 	doc := parse(t, mustWrite(t, d))
-	if got, want := len(doc.all("svg")), 2+len(d.Devices)+2; got != want {
-		t.Errorf("%d <svg>, want %d", got, want)
+	ids := []string{"plot-chosen-devices", "plot-avg", "plot-max", "plot-device-0", "plot-device-1", "plot-device-2"}
+	for _, id := range ids {
+		texts, _ := figureTexts(t, doc, id)
+		for _, r := range d.References {
+			if !slices.Contains(texts, r.Name) {
+				t.Errorf("%s: no label %q among %q", id, r.Name, texts)
+			}
+		}
+	}
+	// The comparison table: the chosen network, then each reference, the
+	// one without an accuracy saying so rather than printing NaN.
+	var tab *element
+	for _, x := range doc.all("table") {
+		if x.attr("id") == "references" {
+			tab = x
+		}
+	}
+	if tab == nil {
+		t.Fatal("no table of references")
+	}
+	var rows []string
+	for _, tr := range tab.all("tbody")[0].all("tr") {
+		var cells []string
+		for _, c := range tr.kids {
+			cells = append(cells, c.text.String())
+		}
+		rows = append(rows, strings.Join(cells, "|"))
+	}
+	want := []string{
+		"chosen (whole validation split)|" + fmtNum(d.Chosen.Accuracy) + "|" + fmtNum(d.Chosen.Avg) + "|" + fmtNum(d.Chosen.Max),
+		"MobileNetV2|72|1|1|1|1|1",
+		"MobileNetV3-Small|n/a|0.6|0.8|0.4|0.8|0.5",
+	}
+	if len(rows) != len(want) || !strings.HasPrefix(rows[0], want[0]) || rows[1] != want[1] || rows[2] != want[2] {
+		t.Errorf("reference rows %q, want %q", rows, want)
+	}
+	if strings.Contains(string(mustWrite(t, d)), "NaN") {
+		t.Error("page prints NaN")
+	}
+}
+
+// Legends sit below the x axis label, outside the data area, and the
+// labels of reference lines above the data area, under the title.
+func TestLegendOutside(t *testing.T) {
+	d := withExtras(synth(300, 14))
+	doc := parse(t, mustWrite(t, d))
+	for _, id := range []string{"plot-avg", "plot-max", "plot-device-1", "plot-reward"} {
+		texts, ys := figureTexts(t, doc, id)
+		at := func(s string) float64 {
+			i := slices.IndexFunc(texts, func(x string) bool { return strings.HasPrefix(x, s) })
+			if i < 0 {
+				t.Fatalf("%s: no text %q among %q", id, s, texts)
+			}
+			return ys[i]
+		}
+		heads := map[string][2]string{
+			"plot-avg":      {"AVG (", "Accuracy vs AVG"},
+			"plot-max":      {"MAX (", "Accuracy vs MAX"},
+			"plot-device-1": {"pixel4-gpu latency", "pixel4-gpu:"},
+			"plot-reward":   {"evaluation", "Reward over"},
+		}[id]
+		xlabel, title := at(heads[0]), at(heads[1])
+		legend := []string{"evaluated (", "search front", "chosen (whole validation split)", "reference network (labelled)"}
+		if id == "plot-reward" {
+			legend = []string{"reward (", "best so far"}
+		}
+		for _, l := range legend {
+			if y := at(l); y >= xlabel {
+				t.Errorf("%s: legend entry %q at height %g, not below the x axis label at %g", id, l, y, xlabel)
+			}
+		}
+		if id == "plot-reward" {
+			continue
+		}
+		// Above every tick label, below the title.
+		var ticks float64
+		for i, s := range texts {
+			if _, err := fmt.Sscan(s, new(float64)); err == nil {
+				ticks = max(ticks, ys[i])
+			}
+		}
+		if y := at("MobileNetV3-Small"); y <= ticks || y >= title {
+			t.Errorf("%s: reference line label at height %g, want between the top tick label %g and the title %g", id, y, ticks, title)
+		}
+	}
+}
+
+func TestSummary(t *testing.T) {
+	d := withExtras(synth(100, 15))
+	page := mustWrite(t, d)
+	doc := parse(t, page)
+	var sections []string
+	for _, sec := range doc.all("section") {
+		sections = append(sections, sec.attr("id"))
+	}
+	if len(sections) < 2 || sections[0] != "summary" || sections[1] != "settings" {
+		t.Errorf("sections %q, want the summary first, then the settings", sections)
+	}
+	var got [][2]string
+	for _, tr := range doc.all("section")[0].all("tr") {
+		got = append(got, [2]string{tr.all("th")[0].text.String(), tr.all("td")[0].text.String()})
+	}
+	if !slices.Equal(got, d.Summary) {
+		t.Errorf("summary rows %q, want %q", got, d.Summary)
+	}
+	d.Summary = nil
+	if strings.Contains(string(mustWrite(t, d)), `id="summary"`) {
+		t.Error("empty summary drawn")
+	}
+}
+
+// A chosen network never evaluated during the search shows no step, in its
+// table or in a front's; and a chosen label draws a hollow star, not the
+// red disc.
+func TestChosenNotEvaluated(t *testing.T) {
+	d := withExtras(synth(100, 16))
+	d.ParetoAVG = append(d.ParetoAVG, d.Chosen)
+	s := string(mustWrite(t, d))
+	doc := parse(t, []byte(s))
+	for _, tr := range doc.all("tr") {
+		if ths := tr.all("th"); len(ths) == 1 && ths[0].text.String() == "step" {
+			if got := tr.all("td")[0].text.String(); got != "not evaluated during the search" {
+				t.Errorf("chosen step reads %q", got)
+			}
+		}
+	}
+	if strings.Contains(s, ">-1<") {
+		t.Error("a step of -1 is printed")
+	}
+	if !strings.Contains(s, `<td class="num">—</td><td class="key">`+d.Chosen.Key) {
+		t.Error("the chosen network's row of the AVG front does not show — for its step")
+	}
+
+	avg := func(s string) string {
+		i := strings.Index(s, `<figure id="plot-avg">`)
+		return s[i : i+strings.Index(s[i:], "</figure>")]
+	}
+	star, disc := "stroke:#D62728;stroke-width:1.6", "fill:#D62728"
+	if p := avg(s); !strings.Contains(p, star) || strings.Contains(p, disc) {
+		t.Error("with a ChosenLabel, the chosen network is not a hollow star")
+	}
+	if !strings.Contains(avg(s), ">chosen (whole validation split)</text>") {
+		t.Error("the ChosenLabel is not in the legend")
+	}
+	d.ChosenLabel = ""
+	if p := avg(string(mustWrite(t, d))); strings.Contains(p, star) || !strings.Contains(p, disc) || !strings.Contains(p, ">chosen</text>") {
+		t.Error("without a ChosenLabel, the chosen network is not the red disc labelled chosen")
+	}
+}
+
+func TestHeldOut(t *testing.T) {
+	d := withExtras(synth(100, 17))
+	s := string(mustWrite(t, d))
+	for _, want := range []string{
+		"<td>edgetpu (held out)</td>",               // the device table
+		">edgetpu (held out): accuracy vs latency<", // its panel's title
+		"<th>edgetpu (held out) ratio</th>",         // the references' table
+		">held out of the search</text>",            // the bar chart's legend
+		">(held out)</text>",                        // under its bars
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	d.HeldOut = nil
+	if strings.Contains(string(mustWrite(t, d)), "held out") {
+		t.Error("held out devices shown without HeldOut")
+	}
+}
+
+// The bar chart draws the target where the metric sets one: across the
+// chart for avg and max, on its device for device:NAME, nowhere without a
+// target.
+func TestBarTarget(t *testing.T) {
+	for _, tc := range []struct {
+		metric string
+		target float64
+		want   string
+	}{
+		{"avg", 1, "target: AVG ≤ 1"},
+		{"max", 0.85, "target: MAX ≤ 0.85"},
+		{"device:pixel4-gpu", 0.9, "target: pixel4-gpu ratio ≤ 0.9"},
+		{"", 0, ""},
+		{"max", 0, ""},
+	} {
+		d := withExtras(synth(50, 18))
+		d.Metric, d.Target, d.TrueFront = tc.metric, tc.target, nil
+		texts, _ := figureTexts(t, parse(t, mustWrite(t, d)), "plot-chosen-devices")
+		i := slices.IndexFunc(texts, func(s string) bool { return strings.HasPrefix(s, "target") })
+		switch {
+		case tc.want == "" && i >= 0:
+			t.Errorf("%s %g: bar chart draws %q", tc.metric, tc.target, texts[i])
+		case tc.want != "" && (i < 0 || texts[i] != tc.want):
+			t.Errorf("%s %g: bar chart target texts %q, want %q", tc.metric, tc.target, texts, tc.want)
+		}
+	}
+}
+
+// Every new part of the page is as deterministic as the rest: the label
+// placement, the legend layout, the bar chart.
+func TestDeterministicExtras(t *testing.T) {
+	a := mustWrite(t, withExtras(synth(2000, 19)))
+	b := mustWrite(t, withExtras(synth(2000, 19)))
+	if !bytes.Equal(a, b) {
+		t.Fatal("two renders of the same Data differ")
+	}
+	d := mnv4Sample(500)
+	if !bytes.Equal(mustWrite(t, d), mustWrite(t, d)) {
+		t.Fatal("rendering the same Data twice differs")
 	}
 }
