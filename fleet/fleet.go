@@ -5,6 +5,13 @@
 //
 // Built-in fleets come from the embedded measurements (see Builtin); user
 // fleets are JSON or YAML files that mix device kinds (see docs/fleets.md).
+//
+// Ratios are anchored on measurements where there are some: a device
+// model that measured the reference network (a table, a roofline
+// calibrated on MobileNetV4's Table 6) gives the measured reference
+// latency, Resolve records that (Device.RefMeasured), and each device's
+// error figures include the held-out error of its ratio under the
+// fleet's reference.
 package fleet
 
 import (
@@ -83,12 +90,28 @@ type Device struct {
 	Kind   string  `json:"kind"`
 	Weight float64 `json:"weight"`
 	// Source says where the model's numbers come from.
-	Source   string           `json:"source"`
+	Source string `json:"source"`
+	// Accuracy is the model's error on measurements it did not see. Its
+	// ratio figures (RatioN, RatioMAPE, RatioWithin10) depend on the
+	// reference, so Resolve computes them from HeldOut, and clears them
+	// when it cannot: without held-out predictions, or when the
+	// reference network's latency on the device was never measured.
 	Accuracy latency.Accuracy `json:"accuracy"`
 	Ref      Reference        `json:"reference"`
 	// RefMS is the resolved reference latency in ms.
-	RefMS float64       `json:"reference_ms"`
-	Model latency.Model `json:"-"`
+	RefMS float64 `json:"reference_ms"`
+	// RefNetwork names the reference network as it was priced, e.g.
+	// "MobileNetV2 @224" (empty for a target in ms); set by Resolve.
+	RefNetwork string `json:"reference_network,omitempty"`
+	// RefMeasured says that RefMS is a measurement of the reference
+	// network on this device (a table row, a cell of MobileNetV4's Table
+	// 6), not a prediction; false for a target. Set by Resolve.
+	RefMeasured bool          `json:"reference_measured"`
+	Model       latency.Model `json:"-"`
+	// HeldOut are the held-out predictions the model's Accuracy was
+	// computed from (leave-one-out or cross-validation), if known; Resolve
+	// derives the ratio error from them.
+	HeldOut []latency.HeldOut `json:"-"`
 }
 
 // Fleet is a named set of devices.
@@ -118,9 +141,18 @@ type DeviceResult struct {
 	Ratio     float64          `json:"ratio"`
 	Weight    float64          `json:"weight"`
 	Accuracy  latency.Accuracy `json:"model_error"`
+	// Measured says LatencyMS is a measurement of the network on the
+	// device, not a prediction (see latency.Measured); RefMeasured the
+	// same of RefMS.
+	Measured    bool `json:"measured,omitempty"`
+	RefMeasured bool `json:"reference_measured,omitempty"`
 }
 
-// Resolve checks the fleet and computes every device's reference latency.
+// Resolve checks the fleet and computes every device's reference
+// latency, whether it is measured, and the error of the device's latency
+// ratios under that reference (see Device.Accuracy). A device model that
+// measured the reference network returns the measurement, so the ratios
+// of a search are anchored on it.
 func (f *Fleet) Resolve(z *zoo.Zoo) error {
 	if len(f.Devices) == 0 {
 		return fmt.Errorf("fleet %s has no devices", f.Name)
@@ -148,51 +180,99 @@ func (f *Fleet) Resolve(z *zoo.Zoo) error {
 		if err := d.Ref.validate(); err != nil {
 			return fmt.Errorf("fleet %s: device %s: reference: %w", f.Name, d.Name, err)
 		}
-		ms, err := f.referenceLatency(z, d)
+		n, err := f.referenceNet(z, d.Ref)
 		if err != nil {
 			return fmt.Errorf("fleet %s: device %s: reference %s: %w", f.Name, d.Name, d.Ref, err)
 		}
-		d.RefMS = ms
+		ms, measured := d.Ref.TargetMS, false
+		d.RefNetwork = ""
+		if n != nil {
+			if ms, measured, err = latency.Of(d.Model, n); err != nil {
+				return fmt.Errorf("fleet %s: device %s: reference %s: %w", f.Name, d.Name, d.Ref, err)
+			}
+			if !(ms > 0) || math.IsInf(ms, 0) {
+				return fmt.Errorf("fleet %s: device %s: reference %s: latency %g ms is not a positive finite number", f.Name, d.Name, d.Ref, ms)
+			}
+			d.RefNetwork = refNetworkName(d.Ref, n)
+		}
+		d.RefMS, d.RefMeasured = ms, measured
+		if d.Accuracy, err = ratioAccuracy(d, n); err != nil {
+			return fmt.Errorf("fleet %s: device %s: ratio error under reference %s: %w", f.Name, d.Name, d.Ref, err)
+		}
 	}
 	return nil
 }
 
-func (f *Fleet) referenceLatency(z *zoo.Zoo, d *Device) (float64, error) {
-	r := d.Ref
-	var n *latency.Net
-	var err error
+// referenceNet builds the reference network of r (nil for a target).
+func (f *Fleet) referenceNet(z *zoo.Zoo, r Reference) (*latency.Net, error) {
 	switch {
 	case r.TargetMS > 0:
-		return r.TargetMS, nil
+		return nil, nil
 	case r.Model != "":
 		nw, err := z.Build(r.Model, zoo.Options{Width: r.Width, Resolution: r.Resolution})
 		if err != nil {
-			return 0, err
+			return nil, err
 		}
-		if n, err = latency.FromNetwork(nw, 0); err != nil {
-			return 0, err
-		}
+		return latency.FromNetwork(nw, 0)
 	default:
 		sp, err := space.Get(r.Space)
 		if err != nil {
-			return 0, err
+			return nil, err
 		}
 		c, err := sp.Parse(r.Choice)
 		if err != nil {
-			return 0, err
+			return nil, err
 		}
-		if n, err = latency.FromSpace(sp, c, f.Resolution); err != nil {
-			return 0, err
+		return latency.FromSpace(sp, c, f.Resolution)
+	}
+}
+
+// refNetworkName names a reference network with the resolution it was
+// priced at, which Reference.String leaves out when the reference does
+// not set it.
+func refNetworkName(r Reference, n *latency.Net) string {
+	var s string
+	switch {
+	case r.Model != "":
+		s = r.Model
+		if r.Width != 0 && r.Width != 1 {
+			s += fmt.Sprintf(" x%g", r.Width)
+		}
+	default:
+		s = r.Space + ":" + r.Choice
+	}
+	return fmt.Sprintf("%s @%d", s, n.Graph.Resolution)
+}
+
+// ratioAccuracy is d's Accuracy with the ratio error under its resolved
+// reference (ref is the reference network, nil for a target): from the
+// held-out predictions, divided by the reference latency the search
+// uses, against the measured ratios. The measured reference latency is
+// the target, the device's measurement of the reference, or a held-out
+// network of the reference's structure; without one the ratio error is
+// unknown and left empty.
+func ratioAccuracy(d *Device, ref *latency.Net) (latency.Accuracy, error) {
+	a := d.Accuracy
+	a.RatioN, a.RatioMAPE, a.RatioWithin10 = 0, 0, 0
+	if len(d.HeldOut) == 0 {
+		return a, nil
+	}
+	measRef := 0.0
+	switch {
+	case ref == nil, d.RefMeasured:
+		measRef = d.RefMS
+	default:
+		for _, h := range d.HeldOut {
+			if h.Net != nil && latency.SameStructure(h.Net.Graph, ref.Graph) {
+				measRef = h.MeasuredMS
+				break
+			}
 		}
 	}
-	ms, err := d.Model.Latency(n)
-	if err != nil {
-		return 0, err
+	if measRef == 0 {
+		return a, nil
 	}
-	if !(ms > 0) {
-		return 0, fmt.Errorf("reference latency %g ms is not positive", ms)
-	}
-	return ms, nil
+	return a.WithRatios(d.HeldOut, ref, d.RefMS, measRef)
 }
 
 // Evaluate prices a network on every device.
@@ -203,12 +283,13 @@ func (f *Fleet) Evaluate(n *latency.Net) (*Result, error) {
 	res := &Result{Devices: make([]DeviceResult, len(f.Devices))}
 	lat := make([]float64, len(f.Devices))
 	refs := make([]float64, len(f.Devices))
+	measured := make([]bool, len(f.Devices))
 	for i, d := range f.Devices {
-		ms, err := d.Model.Latency(n)
+		ms, meas, err := latency.Of(d.Model, n)
 		if err != nil {
 			return nil, fmt.Errorf("device %s: %w", d.Name, err)
 		}
-		lat[i], refs[i] = ms, d.RefMS
+		lat[i], refs[i], measured[i] = ms, d.RefMS, meas
 	}
 	ratios, err := metric.Ratios(lat, refs)
 	if err != nil {
@@ -216,7 +297,7 @@ func (f *Fleet) Evaluate(n *latency.Net) (*Result, error) {
 	}
 	for i, d := range f.Devices {
 		res.Devices[i] = DeviceResult{Name: d.Name, Kind: d.Kind, LatencyMS: lat[i], RefMS: d.RefMS,
-			Ratio: ratios[i], Weight: d.Weight, Accuracy: d.Accuracy}
+			Ratio: ratios[i], Weight: d.Weight, Accuracy: d.Accuracy, Measured: measured[i], RefMeasured: d.RefMeasured}
 	}
 	res.Avg = metric.Avg(ratios, f.weights)
 	res.Max = metric.Max(ratios)

@@ -4,6 +4,16 @@
 // learned linear models; see the sub-packages), the Net that every model
 // reads, and the error statistics that travel with every model so that a
 // user sees how far to trust its numbers.
+//
+// Measurements win over predictions: a model that holds measurements of
+// whole networks implements Measured and returns the measurement for
+// those networks from Latency too, so every caller sees it; Of tells a
+// report whether a latency was measured. Networks are identified by
+// structure (FingerprintOf, SameStructure, Lookup), not by name, so a
+// search-space member identical to a measured model gets its measurement.
+// Accuracy reports, next to a model's held-out latency error, the
+// held-out error of the latency ratio to a reference (WithRatios), which
+// is what a search optimises.
 package latency
 
 import (
@@ -81,6 +91,18 @@ type Accuracy struct {
 	// within ±5% and ±10% (nn-Meter's headline figure).
 	Within5  float64 `json:"within_5pct"`
 	Within10 float64 `json:"within_10pct"`
+	// RatioN, RatioMAPE (percent) and RatioWithin10 (share 0..1) are the
+	// held-out error of the latency ratio a search optimises, predicted
+	// latency / reference latency, against the measured ratio, over the
+	// same held-out predictions as the figures above (without the
+	// reference network itself; see WithRatios). A device's absolute
+	// error says little about its ratio error when the reference is
+	// predicted too: both errors can add up or cancel. RatioN is 0 when
+	// the ratio error is not known (no held-out predictions, or a
+	// reference that was not measured on the device).
+	RatioN        int     `json:"ratio_n,omitempty"`
+	RatioMAPE     float64 `json:"ratio_mape_pct,omitempty"`
+	RatioWithin10 float64 `json:"ratio_within_10pct,omitempty"`
 }
 
 // Exact is the Accuracy of a device that is its own measurements.
@@ -99,7 +121,15 @@ func (a Accuracy) String() string {
 	if a.MAPE == 0 && a.Within10 == 1 && a.Kendall == 1 {
 		return fmt.Sprintf("exact (%s)", a.Method)
 	}
-	return fmt.Sprintf("MAPE %.1f%%, %.0f%% within ±10%%, Kendall %.2f (%s, n=%d)", a.MAPE, 100*a.Within10, a.Kendall, a.Method, a.N)
+	s := fmt.Sprintf("MAPE %.1f%%, %.0f%% within ±10%%, Kendall %.2f", a.MAPE, 100*a.Within10, a.Kendall)
+	if a.RatioN == 0 {
+		return s + fmt.Sprintf(" (%s, n=%d)", a.Method, a.N)
+	}
+	s += fmt.Sprintf("; ratio MAPE %.1f%%, %.0f%% within ±10%% (%s, n=%d", a.RatioMAPE, 100*a.RatioWithin10, a.Method, a.N)
+	if a.RatioN != a.N {
+		s += fmt.Sprintf(", ratio n=%d", a.RatioN)
+	}
+	return s + ")"
 }
 
 // Score compares predictions with measurements. Both must have the same

@@ -19,6 +19,10 @@ type Device struct {
 	Accuracy latency.Accuracy
 	// Samples is the number of measurements the model was fitted on.
 	Samples int
+	// HeldOut are the held-out predictions Accuracy was computed from
+	// (nil when unknown), so that a fleet can compute the error of the
+	// latency ratio for the reference it gives the device.
+	HeldOut []latency.HeldOut
 }
 
 // FileFormat is the "format" field of a saved device; it changes only
@@ -35,7 +39,9 @@ type deviceFile struct {
 }
 
 // WriteJSON saves a device (its parameters and known error) so that a
-// calibrated device can be listed in fleet files without refitting.
+// calibrated device can be listed in fleet files without refitting. The
+// measurements a model is anchored on and the held-out predictions are
+// not saved: a device read back predicts every network.
 func WriteJSON(w io.Writer, d Device) error {
 	if d.Model == nil {
 		return fmt.Errorf("device %q has no model", d.Name)

@@ -221,6 +221,13 @@ func MNV4Samples(z *zoo.Zoo, resolution int) ([]DeviceSamples, error) {
 // pixel4_hexagon 6.8 / 8.1 (11), pixel7_gpu 12.3 / 15.7 (13), s23_cpu
 // 11.1 / 9.8 (11), s23_gpu 5.9 / 8.8 (13); TestMNV4Fleet logs the current
 // table. The Hexagon model refuses attention (the paper's "Failed" cells).
+//
+// Each model is anchored on its device's rows (Model.Anchored): a network
+// structurally identical to a measured row, such as MobileNetV2 1.0 at
+// 224 px (the fleet's reference) or MobileNet-MultiHW-MAX at width 1.5,
+// gets the Table 6 latency instead of the roofline's; every other network
+// is predicted. HeldOut keeps the leave-one-model-out predictions, from
+// which a fleet computes the error of latency ratios.
 func MNV4Devices(z *zoo.Zoo) ([]Device, error) {
 	all, err := MNV4Samples(z, 0)
 	if err != nil {
@@ -236,12 +243,28 @@ func MNV4Devices(z *zoo.Zoo) ([]Device, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", ds.Device, err)
 		}
-		acc, err := CrossValidate(ds.Samples, prior, opt, 0, 0)
+		pred, err := HeldOut(ds.Samples, prior, opt, 0, 0)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", ds.Device, err)
 		}
-		acc.Method = fmt.Sprintf("leave-one-model-out over %d MobileNetV4 Table 6 models", len(ds.Samples))
-		out = append(out, Device{Name: ds.Device, Model: fit.Model, Accuracy: acc, Samples: len(ds.Samples)})
+		meas := make([]float64, len(ds.Samples))
+		held := make([]latency.HeldOut, len(ds.Samples))
+		known := make([]latency.MeasuredNet, len(ds.Samples))
+		for i, s := range ds.Samples {
+			meas[i] = s.LatencyMS
+			held[i] = latency.HeldOut{Name: s.Name, Net: s.Net, MeasuredMS: s.LatencyMS, PredictedMS: pred[i]}
+			known[i] = latency.MeasuredNet{Name: s.Name + " (MobileNetV4 Table 6)", Net: s.Net, MS: s.LatencyMS}
+		}
+		acc, err := latency.Score(fmt.Sprintf("leave-one-model-out over %d MobileNetV4 Table 6 models", len(ds.Samples)), pred, meas)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", ds.Device, err)
+		}
+		lookup, err := latency.NewLookup(known)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", ds.Device, err)
+		}
+		out = append(out, Device{Name: ds.Device, Model: fit.Model.Anchored(lookup), Accuracy: acc,
+			Samples: len(ds.Samples), HeldOut: held})
 	}
 	return out, nil
 }

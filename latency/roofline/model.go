@@ -53,6 +53,8 @@ type feature struct {
 // concurrent use.
 type Model struct {
 	p Params
+	// known are the device's measured networks, if any (see Anchored).
+	known *latency.Lookup
 }
 
 // New validates p and returns its model.
@@ -66,9 +68,42 @@ func New(p Params) (*Model, error) {
 // Params returns a copy of the model's parameters (e.g. to save them).
 func (m *Model) Params() Params { return m.p.clone() }
 
-// Latency implements latency.Model: the predicted latency in ms of one
-// inference of n at batch 1.
+// Anchored returns a model with m's parameters that answers with the
+// measured latency for every network of known (found by structure) and
+// with the roofline's prediction for all others. A calibrated roofline
+// misses each of the networks it was fitted on by several percent, and
+// the error of a latency ratio is the error of its numerator combined
+// with that of its denominator (the reference network): a device's own
+// measurements are better than any fit of them. A nil known gives a
+// model that only predicts.
+func (m *Model) Anchored(known *latency.Lookup) *Model {
+	if known.Len() == 0 {
+		known = nil
+	}
+	return &Model{p: m.p.clone(), known: known}
+}
+
+// Measurements are the measured networks the model answers with (nil
+// when it only predicts).
+func (m *Model) Measurements() *latency.Lookup { return m.known }
+
+// Measurement implements latency.Measured: the measured latency of n, if
+// the model holds a measurement of a network of its structure.
+func (m *Model) Measurement(n *latency.Net) (float64, bool) { return m.known.Measurement(n) }
+
+// Latency implements latency.Model: the latency in ms of one inference of
+// n at batch 1, measured if the model holds a measurement of n (see
+// Anchored), predicted otherwise.
 func (m *Model) Latency(n *latency.Net) (float64, error) {
+	if v, ok := m.known.Measurement(n); ok {
+		return v, nil
+	}
+	return m.Predict(n)
+}
+
+// Predict is the roofline's prediction for n, ignoring any measurement:
+// what the model would say of a network it never saw.
+func (m *Model) Predict(n *latency.Net) (float64, error) {
 	f, err := compile(n, &m.p)
 	if err != nil {
 		return 0, err
@@ -89,7 +124,8 @@ type LayerTime struct {
 }
 
 // Breakdown prices n layer by layer (without the per-network constant),
-// to show where a prediction's time goes and which roof binds.
+// to show where a prediction's time goes and which roof binds. It is
+// always the prediction: a measurement has no layers.
 func (m *Model) Breakdown(n *latency.Net) ([]LayerTime, error) {
 	f, err := compile(n, &m.p)
 	if err != nil {

@@ -11,7 +11,10 @@
 // measured (network, latency) pairs with cross-validated error (Fit,
 // CrossValidate), and the mnv4 fleet: the seven devices of MobileNetV4's
 // Table 6 calibrated on the reference MobileNets that appear in it
-// (MNV4Devices).
+// (MNV4Devices). Those devices are anchored on the rows they were
+// calibrated on (Model.Anchored): for those networks they return the
+// measurement, not the fit, so that a ratio to a measured reference
+// network is the measured ratio.
 package roofline
 
 import (

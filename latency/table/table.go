@@ -106,6 +106,14 @@ func (t *Table) Latency(n *latency.Net) (float64, error) {
 	return v, nil
 }
 
+// Measurement implements latency.Measured: every latency a table gives
+// is a measurement, so it is the table's answer for the networks it
+// holds (found by space and choice vector, the table's key).
+func (t *Table) Measurement(n *latency.Net) (float64, bool) {
+	v, err := t.Latency(n)
+	return v, err == nil
+}
+
 // NB201Devices are the devices of the NAS-Bench-201 multi-device table,
 // in the CSV's column order: HW-NAS-Bench's Pixel 3, Raspberry Pi 4,
 // Eyeriss and FPGA, and HELP's Pixel 2 and Galaxy S7.
