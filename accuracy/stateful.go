@@ -88,6 +88,16 @@ type Peeker interface {
 	Peek(sp space.Space, n *latency.Net) (float64, bool)
 }
 
+// FinalBasis is implemented by sources whose Final accuracy is measured on
+// another basis than Accuracy's (a supernet scores the chosen network on
+// its whole validation split, the proposals on one batch each), so that
+// reports do not compare the two as like with like.
+type FinalBasis interface {
+	// FinalBasis says in a few words what Final measures, against what
+	// Accuracy does.
+	FinalBasis() string
+}
+
 // memo is a Source that does not learn, as a Stateful.
 type memo struct {
 	src Source

@@ -137,6 +137,12 @@ func (s *Source) Proxy() accuracy.Proxy {
 	return accuracy.Proxy{Width: c.ProxyWidth, Resolution: c.Resolution, Channels: c.Channels, Classes: c.Classes}
 }
 
+// FinalBasis says that Final scores the whole validation split, Accuracy
+// one batch.
+func (s *Source) FinalBasis() string {
+	return "accuracy on the whole validation split; the others on one batch"
+}
+
 // Remembered is never true: a network's accuracy is of the step.
 func (s *Source) Remembered(string) (float64, bool) { return 0, false }
 

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"os"
 	"path/filepath"
 	"strconv"
 
@@ -100,7 +101,9 @@ type Result struct {
 }
 
 // Write writes result.json, history.csv, pareto.csv and report.html of a
-// finished search into dir.
+// finished search into dir. The report also shows a stand-alone training
+// of the chosen network that dir holds (standalone.json); write again
+// after one.
 func Write(dir string, o *job.Outcome) error {
 	res, err := NewResult(o)
 	if err != nil {
@@ -123,7 +126,31 @@ func Write(dir string, o *job.Outcome) error {
 	if err := atomicfile.Write(filepath.Join(dir, "pareto.csv"), paretoCSV(o, a)); err != nil {
 		return err
 	}
-	return report.WriteFile(filepath.Join(dir, "report.html"), reportData(o, a))
+	return report.WriteFile(filepath.Join(dir, "report.html"), reportData(o, a, readStandalone(dir, o.Chosen.Key)))
+}
+
+// standaloneResult is what the report reads of standalone.json (package
+// standalone writes it; reading it here keeps results independent of
+// training).
+type standaloneResult struct {
+	Choice       string  `json:"choice"`
+	Data         string  `json:"data"`
+	TestAccuracy float64 `json:"test_accuracy"`
+	Model        string  `json:"model"`
+}
+
+// readStandalone returns the stand-alone training in dir of the network
+// key, or nil.
+func readStandalone(dir, key string) *standaloneResult {
+	b, err := os.ReadFile(filepath.Join(dir, "standalone.json"))
+	if err != nil {
+		return nil
+	}
+	var r standaloneResult
+	if json.Unmarshal(b, &r) != nil || r.Choice != key {
+		return nil
+	}
+	return &r
 }
 
 // NewResult is the content of result.json.
@@ -238,7 +265,7 @@ func point(r *job.Record) report.Point {
 		LatencyMS: r.LatencyMS, Ratio: r.Ratio, Reward: r.Reward, Entropy: r.Entropy}
 }
 
-func reportData(o *job.Outcome, a *search.Archive) *report.Data {
+func reportData(o *job.Outcome, a *search.Archive, sa *standaloneResult) *report.Data {
 	byKey := map[string]*job.Record{}
 	for _, r := range o.History {
 		if _, ok := byKey[r.Key]; !ok {
@@ -262,13 +289,26 @@ func reportData(o *job.Outcome, a *search.Archive) *report.Data {
 			{"budget", strconv.Itoa(s.Budget)}, {"seed", strconv.FormatUint(s.Seed, 10)},
 			{"evaluations", strconv.Itoa(len(o.History))}, {"unique networks", strconv.Itoa(unique(o))},
 		},
-		Devices:   devices,
-		Metric:    s.Metric.String(),
-		Target:    s.Target,
-		Chosen:    point(o.Chosen),
-		ParetoAVG: front(0),
-		ParetoMAX: front(1),
-		Notes:     o.Job.Source().Notes(),
+		Devices:    devices,
+		Metric:     s.Metric.String(),
+		Target:     s.Target,
+		Chosen:     point(o.Chosen),
+		ParetoAVG:  front(0),
+		ParetoMAX:  front(1),
+		Notes:      o.Job.Source().Notes(),
+		HeldOut:    o.Job.Pricer().Scope().HeldOut(),
+		References: references(o),
+		Summary: [][2]string{
+			{"deployment target", DeploymentOf(o).String()},
+			{"target", Feasibility(o).String()},
+		},
+	}
+	if sa != nil {
+		d.Summary = append(d.Summary, [2]string{"stand-alone test accuracy",
+			fmt.Sprintf("%.2f%% on %s's test split, trained from scratch (model: %s)", sa.TestAccuracy, sa.Data, sa.Model)})
+	}
+	if b, ok := o.Job.Source().(accuracy.FinalBasis); ok {
+		d.ChosenLabel = "chosen (" + b.FinalBasis() + ")"
 	}
 	if len(s.Holdout) > 0 {
 		d.Notes = append(d.Notes, fmt.Sprintf("Held-out devices (priced, not searched on): %v", s.Holdout))

@@ -276,5 +276,6 @@ func trainChosen(ctx context.Context, cmd *cobra.Command, o *job.Outcome, epochs
 	}
 	fmt.Fprintf(w, "stand-alone test accuracy %.2f%%: %s\n", res.TestAccuracy, filepath.Join(out, standalone.File))
 	fmt.Fprintf(w, "model: %s (input %v, output %v)\n", res.Model, res.Input, res.Output)
-	return nil
+	// The report shows the stand-alone accuracy too.
+	return results.Write(out, o)
 }
