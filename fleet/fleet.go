@@ -119,10 +119,34 @@ type Fleet struct {
 	Name        string `json:"name"`
 	Description string `json:"description"`
 	// Resolution is the deployment resolution at which networks of a
-	// search space are priced (0: the space's default).
-	Resolution int       `json:"resolution,omitempty"`
-	Devices    []*Device `json:"devices"`
-	weights    []float64
+	// search space are priced (0: the space's default), and the
+	// resolution of the reference networks that do not set their own.
+	Resolution int `json:"resolution,omitempty"`
+	// Channels and Classes are the deployment target's input channels
+	// and classes, which reference networks are built with too (0: their
+	// own: 3 channels, and a zoo model's 1000 classes or a space's
+	// default). Retarget sets them.
+	Channels int       `json:"channels,omitempty" yaml:"-"`
+	Classes  int       `json:"classes,omitempty" yaml:"-"`
+	Devices  []*Device `json:"devices"`
+	weights  []float64
+}
+
+// Retarget prices the fleet's reference networks again for a deployment
+// target (zero fields keep the fleet's), so that every ratio compares a
+// network with its reference deployed the same way: a reference model
+// that sets no resolution of its own is built at the target's resolution,
+// input channels and classes. A measured reference stays measured only
+// when the target is the shape it was measured at.
+func (f *Fleet) Retarget(z *zoo.Zoo, resolution, channels, classes int) error {
+	if resolution == 0 {
+		resolution = f.Resolution
+	}
+	if resolution == f.Resolution && channels == f.Channels && classes == f.Classes {
+		return nil
+	}
+	f.Resolution, f.Channels, f.Classes = resolution, channels, classes
+	return f.Resolve(z)
 }
 
 // Result is a network's evaluation on a fleet.
@@ -209,9 +233,16 @@ func (f *Fleet) referenceNet(z *zoo.Zoo, r Reference) (*latency.Net, error) {
 	case r.TargetMS > 0:
 		return nil, nil
 	case r.Model != "":
-		nw, err := z.Build(r.Model, zoo.Options{Width: r.Width, Resolution: r.Resolution})
+		res := r.Resolution
+		if res == 0 {
+			res = f.Resolution
+		}
+		nw, err := z.Build(r.Model, zoo.Options{Width: r.Width, Resolution: res, Classes: f.Classes})
 		if err != nil {
 			return nil, err
+		}
+		if f.Channels != 0 && f.Channels != 3 {
+			nw.InputChannels = f.Channels
 		}
 		return latency.FromNetwork(nw, 0)
 	default:
@@ -223,7 +254,19 @@ func (f *Fleet) referenceNet(z *zoo.Zoo, r Reference) (*latency.Net, error) {
 		if err != nil {
 			return nil, err
 		}
-		return latency.FromSpace(sp, c, f.Resolution)
+		key, err := sp.Format(c)
+		if err != nil {
+			return nil, err
+		}
+		nw, err := sp.Network(c, space.Options{Resolution: f.Resolution, Channels: f.Channels, Classes: f.Classes})
+		if err != nil {
+			return nil, err
+		}
+		g, err := nw.Lower(0)
+		if err != nil {
+			return nil, err
+		}
+		return &latency.Net{Space: sp.Name(), Choice: c, Key: key, Graph: g}, nil
 	}
 }
 

@@ -105,8 +105,10 @@ func Open(s Settings) (*Pricer, error) {
 	if err != nil {
 		return nil, setting.Wrap("fleet", err)
 	}
-	if s.Resolution != 0 {
-		f.Resolution = s.Resolution
+	// References are priced at the deployment target too, so that a
+	// ratio compares a network with its reference deployed alike.
+	if err := f.Retarget(z, s.Resolution, s.Channels, s.Classes); err != nil {
+		return nil, setting.Errorf("resolution", "the fleet's references cannot be priced at the deployment target (a fleet file can pin a reference's resolution): %w", err)
 	}
 	target := space.Options{Resolution: f.Resolution, Channels: s.Channels, Classes: s.Classes}
 	p, err := New(sp, f, s.Metric, s.Holdout, target)

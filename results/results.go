@@ -19,6 +19,7 @@ import (
 	"github.com/fleetnas/fleetnas/accuracy"
 	"github.com/fleetnas/fleetnas/atomicfile"
 	"github.com/fleetnas/fleetnas/job"
+	"github.com/fleetnas/fleetnas/latency"
 	"github.com/fleetnas/fleetnas/metric"
 	"github.com/fleetnas/fleetnas/report"
 	"github.com/fleetnas/fleetnas/search"
@@ -31,9 +32,20 @@ const Format = "fleetnas.result/v2"
 type DeviceResult struct {
 	Name      string  `json:"name"`
 	LatencyMS float64 `json:"latency_ms"`
-	Ratio     float64 `json:"ratio"`
-	HeldOut   bool    `json:"held_out,omitempty"`
-	ModelErr  string  `json:"model_error"`
+	// Measured is set when the latency is the device's measurement of
+	// this very network, not a model's prediction.
+	Measured bool    `json:"measured,omitempty"`
+	Ratio    float64 `json:"ratio"`
+	HeldOut  bool    `json:"held_out,omitempty"`
+	// Reference names the network (or target) the ratio divides by, at
+	// the resolution it was priced at; ReferenceMS is its latency and
+	// ReferenceMeasured says whether that latency was measured.
+	Reference         string  `json:"reference"`
+	ReferenceMS       float64 `json:"reference_ms"`
+	ReferenceMeasured bool    `json:"reference_measured"`
+	// ModelErr is the device model's held-out error: of the latency and,
+	// where it can be computed, of the ratio.
+	ModelErr string `json:"model_error"`
 }
 
 // NetworkResult is a network's full evaluation as result.json shows it.
@@ -195,10 +207,19 @@ func networkResult(o *job.Outcome, r *job.Record) (NetworkResult, error) {
 	}
 	nr := NetworkResult{Choice: r.Key, Step: r.Step, Network: js, Accuracy: r.Accuracy,
 		Avg: r.Avg, Max: r.Max, Metric: r.Metric, Reward: r.Reward}
+	ln, err := p.Network(r.Choice)
+	if err != nil {
+		return NetworkResult{}, err
+	}
 	held := p.Scope().HeldOut()
 	for i, d := range p.Fleet().Devices {
-		nr.Devices = append(nr.Devices, DeviceResult{Name: d.Name, LatencyMS: r.LatencyMS[i], Ratio: r.Ratio[i],
-			HeldOut: held[i], ModelErr: d.Accuracy.String()})
+		ref := d.RefNetwork
+		if ref == "" {
+			ref = d.Ref.String()
+		}
+		nr.Devices = append(nr.Devices, DeviceResult{Name: d.Name, LatencyMS: r.LatencyMS[i], Measured: latency.IsMeasured(d.Model, ln),
+			Ratio: r.Ratio[i], HeldOut: held[i], Reference: ref, ReferenceMS: d.RefMS, ReferenceMeasured: d.RefMeasured,
+			ModelErr: d.Accuracy.String()})
 	}
 	return nr, nil
 }
