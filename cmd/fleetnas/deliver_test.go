@@ -220,3 +220,48 @@ func TestLatencyTakesTheTarget(t *testing.T) {
 		}
 	}
 }
+
+// TestFailedRunsBlockNothing: the two failing searches of issue 12 (no
+// accuracy source for multihw; an impossible resolution) write nothing,
+// and the corrected command then runs in the same directory.
+func TestFailedRunsBlockNothing(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "run")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"search", "--space", "multihw", "--fleet", "mnv4"}, "--accuracy: table:cifar100 holds the networks of space nb201"},
+		{[]string{"search", "--resolution", "100000"}, "--resolution:"},
+	} {
+		_, _, err := run(t, append(c.args, "--out", out)...)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: %v, want %q", c.args, err, c.want)
+		}
+		if _, err := os.Stat(out); !os.IsNotExist(err) {
+			t.Fatalf("%v left %s behind", c.args, out)
+		}
+	}
+	if _, _, err := run(t, "search", "--budget", "50", "--out", out); err != nil {
+		t.Errorf("the corrected search: %v", err)
+	}
+}
+
+// TestRequireFeasible: a search whose chosen network misses the target
+// says so, and with --require-feasible fails after writing its files.
+func TestRequireFeasible(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "run")
+	stdout, _, err := run(t, "search", "--reward", "hard", "--target", "0.2", "--budget", "50", "--out", out)
+	if err != nil || !strings.Contains(stdout, "target missed: MAX") {
+		t.Fatalf("%v\n%s", err, stdout)
+	}
+	_, _, err = run(t, "search", "--reward", "hard", "--target", "0.2", "--budget", "50", "--out", out, "--require-feasible")
+	if err == nil || !strings.Contains(err.Error(), "--require-feasible: target missed") {
+		t.Errorf("--require-feasible: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(out, "result.json")); err != nil {
+		t.Error(err)
+	}
+	if _, _, err := run(t, "search", "--reward", "hard", "--target", "10", "--budget", "50", "--out", filepath.Join(t.TempDir(), "r"), "--require-feasible"); err != nil {
+		t.Errorf("a target every network meets: %v", err)
+	}
+}
