@@ -57,19 +57,26 @@ type Job struct {
 	ctrl   search.Controller
 }
 
-// Open checks the settings and opens everything a search needs.
+// Open checks the settings and opens everything a search needs. What is
+// cheap to check comes first, so that a mistake is reported before the
+// data loads or a fleet calibrates (seconds for mnv4).
 func Open(s Settings) (*Job, error) {
 	s = s.Defaults()
 	if s.Budget < 0 {
 		return nil, setting.Errorf("budget", "must be a positive number of steps, got %d", s.Budget)
 	}
-	// Check what is cheap to check before the data loads.
 	if err := checkSearch(s, describeSource(s.Accuracy).drifts, s.Accuracy); err != nil {
+		return nil, err
+	}
+	sp, err := space.Get(s.Space)
+	if err != nil {
+		return nil, setting.Wrap("space", err)
+	}
+	if s, err = exhaustiveBudget(s, sp); err != nil {
 		return nil, err
 	}
 	var ds *dataset.Dataset
 	if s.Data != "" {
-		var err error
 		if ds, err = dataset.Open(s.Data); err != nil {
 			return nil, setting.Wrap("data", err)
 		}
@@ -78,14 +85,11 @@ func Open(s Settings) (*Job, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := price.Open(ps)
+	src, err := OpenSource(s, sp, ds)
 	if err != nil {
 		return nil, err
 	}
-	if s, err = exhaustiveBudget(s, p.Space()); err != nil {
-		return nil, err
-	}
-	src, err := OpenSource(s, p.Space(), ds)
+	p, err := price.Open(ps)
 	if err != nil {
 		return nil, err
 	}
