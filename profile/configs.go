@@ -44,12 +44,16 @@ type Coverage struct {
 // shows up rather than leaving holes in the table (DefaultCheckSamples is
 // the usual number). A negative samples is an error about the setting
 // "check_samples".
-func Configs(sp space.Space, res, samples int, seed uint64) ([]Config, Coverage, error) {
+//
+// The networks are built at target (zero fields take the space's default
+// resolution and classes and 3 channels): a table prices networks of the
+// deployment target it was profiled for, and no other.
+func Configs(sp space.Space, target space.Options, samples int, seed uint64) ([]Config, Coverage, error) {
 	if samples < 0 {
 		return nil, Coverage{}, setting.Errorf("check_samples", "must not be negative, got %d", samples)
 	}
-	if res == 0 {
-		res = sp.DefaultResolution()
+	if target.Resolution == 0 {
+		target.Resolution = sp.DefaultResolution()
 	}
 	ds := sp.Decisions()
 	var widths []int
@@ -61,7 +65,7 @@ func Configs(sp space.Space, res, samples int, seed uint64) ([]Config, Coverage,
 	found := map[string]Config{}
 	var cov Coverage
 	add := func(choice []int) (int, error) {
-		n, err := sp.Network(choice, space.Options{Resolution: res})
+		n, err := sp.Network(choice, target)
 		if err != nil {
 			return 0, err
 		}
@@ -99,7 +103,7 @@ func Configs(sp space.Space, res, samples int, seed uint64) ([]Config, Coverage,
 		}
 	}
 	for _, c := range space.Sample(sp, samples, seed) {
-		n, err := sp.Network(c, space.Options{Resolution: res})
+		n, err := sp.Network(c, target)
 		if err != nil {
 			return nil, cov, err
 		}

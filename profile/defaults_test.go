@@ -42,10 +42,10 @@ func TestSettingErrors(t *testing.T) {
 			t.Errorf("%s: error %v, want one about %s", what, err, name)
 		}
 	}
-	_, _, err = Configs(sp, 0, -1, 1)
+	_, _, err = Configs(sp, space.Options{}, -1, 1)
 	check("negative check samples", "check_samples", err)
 	_, _, err = Profile("x", "y", nil, "sideways", Options{}, nil)
 	check("unknown method", "method", err)
-	_, err = Validate(nil, sp, 0, 3, 1, Options{}, nil)
+	_, err = Validate(nil, sp, space.Options{}, 3, 1, Options{}, nil)
 	check("3 networks", "samples", err)
 }

@@ -40,7 +40,7 @@ func TestGatedProfileAndValidate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	configs, _, err := Configs(sp, 0, 0, 1)
+	configs, _, err := Configs(sp, space.Options{}, 0, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +53,7 @@ func TestGatedProfileAndValidate(t *testing.T) {
 		rep.WaitSeconds > rep.Seconds-rep.WaitSeconds+1 || !strings.Contains(tb.Source, "quiet gate 6%") {
 		t.Errorf("report %+v; source %q", rep, tb.Source)
 	}
-	v, err := Validate(tb, sp, 0, 4, 1, opt, nil)
+	v, err := Validate(tb, sp, space.Options{}, 4, 1, opt, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"runtime"
 	"strings"
 	"time"
 
@@ -166,8 +165,9 @@ func Profile(name, description string, configs []Config, method Method, opt Opti
 	rep.Seconds = time.Since(start).Seconds()
 	rep.LoadAfter = LoadAverage()
 	rep.Entries = len(configs)
-	src := fmt.Sprintf("profiled with ONNX Runtime %s on %s (%s), %d thread(s), %s, single-block graphs (%s method, %d MiB cache flush), median of >= %d runs (%s clock), per-run overhead %.4f ms (the constant); %d of %d timings noisy (CV > %.0f%%), %s; load average %.2f -> %.2f; %s",
-		ort.Version(), cpuModel(), runtime.GOARCH, opt.Threads, description, method, opt.FlushBytes>>20, opt.MinRuns, opt.Clock, rep.OverheadMs,
+	head := sourceHead(LocalConditions(opt.Threads, opt.Clock))
+	src := fmt.Sprintf("%s, %s, single-block graphs (%s method, %d MiB cache flush), median of >= %d runs (%s clock), per-run overhead %.4f ms (the constant); %d of %d timings noisy (CV > %.0f%%), %s; load average %.2f -> %.2f; %s",
+		head, description, method, opt.FlushBytes>>20, opt.MinRuns, opt.Clock, rep.OverheadMs,
 		rep.Noisy, len(jobs), 100*ort.NoisyCV, tm.gateSummary(rep.Slowed, len(jobs), rep.Remeasured), rep.LoadBefore, rep.LoadAfter, time.Now().UTC().Format("2006-01-02 15:04 UTC"))
 	tb := lut.New(name, src, rep.OverheadMs)
 	for i, c := range configs {

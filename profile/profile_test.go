@@ -20,7 +20,7 @@ func TestConfigsCoverMultiHW(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	configs, cov, err := Configs(sp, 224, 0, 1)
+	configs, cov, err := Configs(sp, space.Options{Resolution: 224}, 0, 1)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -106,14 +106,19 @@ func (r *ValidateReport) Biased() bool { return math.Abs(r.BiasPct) > BiasThresh
 // (DefaultValidateSamples is the usual n; fewer than 4 is an error about
 // the setting "samples"). progress, if not nil, is called after each
 // network.
-func Validate(t *lut.Table, sp space.Space, res, n int, seed uint64, opt Options, progress func(done, total int)) (*ValidateReport, error) {
+//
+// The networks are built at target (zero fields take the space's default
+// resolution and classes and 3 channels), which should be the target the
+// table was profiled for.
+func Validate(t *lut.Table, sp space.Space, target space.Options, n int, seed uint64, opt Options, progress func(done, total int)) (*ValidateReport, error) {
 	if n < 4 {
 		return nil, setting.Errorf("samples", "validate needs at least 4 networks (2 to fit a correction, 2 to test it), got %d", n)
 	}
 	opt = opt.withDefaults()
-	if res == 0 {
-		res = sp.DefaultResolution()
+	if target.Resolution == 0 {
+		target.Resolution = sp.DefaultResolution()
 	}
+	res := target.Resolution
 	rep := &ValidateReport{Space: sp.Name(), Resolution: res, Threads: opt.Threads, Clock: opt.Clock.String(), LoadBefore: LoadAverage()}
 	tm, err := newTimer(opt)
 	if err != nil {
@@ -124,10 +129,19 @@ func Validate(t *lut.Table, sp space.Space, res, n int, seed uint64, opt Options
 	nets := make([]*latency.Net, n)
 	jobs := make([]job, n)
 	for i, c := range space.Sample(sp, n, seed) {
-		net, err := latency.FromSpace(sp, c, res)
+		nw, err := sp.Network(c, target)
 		if err != nil {
 			return nil, err
 		}
+		g, err := nw.Lower(0)
+		if err != nil {
+			return nil, err
+		}
+		key, err := sp.Format(c)
+		if err != nil {
+			return nil, err
+		}
+		net := &latency.Net{Space: sp.Name(), Choice: c, Key: key, Graph: g}
 		if pred[i], err = t.Latency(net); err != nil {
 			return nil, fmt.Errorf("table %s cannot price %s: %w", t.Name, net.Key, err)
 		}

@@ -149,6 +149,12 @@ type standaloneResult struct {
 	Data         string  `json:"data"`
 	TestAccuracy float64 `json:"test_accuracy"`
 	Model        string  `json:"model"`
+	Here         []struct {
+		Device      string  `json:"device"`
+		PredictedMS float64 `json:"predicted_ms"`
+		MeasuredMS  float64 `json:"measured_ms"`
+		Conditions  string  `json:"conditions"`
+	} `json:"measured_here"`
 }
 
 // readStandalone returns the stand-alone training in dir of the network
@@ -327,6 +333,10 @@ func reportData(o *job.Outcome, a *search.Archive, sa *standaloneResult) *report
 	if sa != nil {
 		d.Summary = append(d.Summary, [2]string{"stand-alone test accuracy",
 			fmt.Sprintf("%.2f%% on %s's test split, trained from scratch (model: %s)", sa.TestAccuracy, sa.Data, sa.Model)})
+		for _, h := range sa.Here {
+			d.Summary = append(d.Summary, [2]string{"measured here (" + h.Device + ")",
+				fmt.Sprintf("%.3f ms, predicted %.3f ms (%s)", h.MeasuredMS, h.PredictedMS, h.Conditions)})
+		}
 	}
 	if b, ok := o.Job.Source().(accuracy.FinalBasis); ok {
 		d.ChosenLabel = "chosen (" + b.FinalBasis() + ")"

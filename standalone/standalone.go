@@ -68,6 +68,9 @@ type Result struct {
 	Model  string  `json:"model"`
 	Input  []int64 `json:"input"`
 	Output []int64 `json:"output"`
+	// Here holds the model measured on this machine, for the devices of
+	// the fleet profiled here (MeasureHere).
+	Here []Here `json:"measured_here,omitempty"`
 }
 
 // Train trains net, a search's deployment network named key in its

@@ -5,11 +5,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/fleetnas/fleetnas/fleet"
 	"github.com/fleetnas/fleetnas/internal/idxtest"
+	"github.com/fleetnas/fleetnas/internal/orttest"
+	"github.com/fleetnas/fleetnas/latency/lut"
+	"github.com/fleetnas/fleetnas/ort"
+	"github.com/fleetnas/fleetnas/profile"
 	"github.com/fleetnas/fleetnas/setting"
 	"github.com/fleetnas/fleetnas/space"
 	"github.com/fleetnas/fleetnas/train"
@@ -68,6 +74,20 @@ func TestTrain(t *testing.T) {
 	}
 	if st, err := os.Stat(filepath.Join(dir, Model)); err != nil || st.Size() < 1000 {
 		t.Errorf("model.onnx: %v", err)
+	}
+	// The model measured here, for a device profiled here only.
+	f := &fleet.Fleet{Name: "test", Devices: []*fleet.Device{
+		{Name: "here", Model: lut.New("here", profile.LocalConditions(1, ort.Wall).Source()+", test", 0)},
+		{Name: "published", Model: lut.New("published", "HW-NAS-Bench's per-op table", 0)},
+	}}
+	orttest.Runtime(t)
+	here, err := MeasureHere(back.Checkpoint, f, []float64{0.5, 9})
+	if err != nil || len(here) != 1 || here[0].Device != "here" || !(here[0].MeasuredMS > 0) || here[0].PredictedMS != 0.5 ||
+		math.Abs(here[0].Error-(0.5/here[0].MeasuredMS-1)) > 1e-12 {
+		t.Errorf("measured here: %+v, %v", here, err)
+	}
+	if _, err := MeasureHere(back.Checkpoint, &fleet.Fleet{Devices: f.Devices[1:]}, []float64{9}); !errors.Is(err, ErrNoLocalDevice) {
+		t.Errorf("no local device: %v", err)
 	}
 	var e *setting.Error
 	if _, err := Train(context.Background(), net, key, 0, "", cfg, dir, train.Hooks{}); !errors.As(err, &e) || e.Name != "data" {

@@ -271,3 +271,62 @@ func TestRequireFeasible(t *testing.T) {
 		t.Errorf("a target every network meets: %v", err)
 	}
 }
+
+// TestSearchMeasuresHere: with a device profiled on this machine in the
+// fleet (a per-op table of the fbnet space at the deployment target:
+// 32 px, 3 channels, 5 classes), a search with --train-epochs measures
+// its model.onnx here and sets the measurement next to the device's
+// prediction, in the summary, standalone.json and the report. Like
+// TestSearchShipsThePricedNetwork it trains, so it skips under -race.
+func TestSearchMeasuresHere(t *testing.T) {
+	if raceEnabled {
+		t.Skip("trains a network: run without -race")
+	}
+	orttest.Runtime(t)
+	dir := t.TempDir()
+	fast := []string{"--runs", "3", "--warmup", "1", "--min-time-ms", "0", "--quiet", "0", "--flush-mb", "0", "--check-samples", "0"}
+	table := filepath.Join(dir, "local.csv")
+	if _, _, err := run(t, append([]string{"profile", "--space", "fbnet", "--resolution", "32", "--classes", "5", "--out", table}, fast...)...); err != nil {
+		t.Fatal(err)
+	}
+	fleetFile := filepath.Join(dir, "fleet.yaml")
+	os.WriteFile(fleetFile, []byte(`name: here
+resolution: 32
+devices:
+  - name: local
+    kind: lut
+    table: local.csv
+    reference: {target_ms: 1}
+`), 0o644)
+	data := filepath.Join(dir, "images")
+	writeFolder(t, data, map[string]int{"train": 16, "test": 4})
+	acc := filepath.Join(dir, "acc.sh")
+	os.WriteFile(acc, []byte("#!/bin/sh\nprintf '%s' \"$FLEETNAS_CHOICE\" | cksum | awk '{print ($1 % 5000) / 100 + 40}'\n"), 0o755)
+	out := filepath.Join(dir, "run")
+	stdout, _, err := run(t, "search", "--space", "fbnet", "--fleet", fleetFile, "--metric", "max", "--target", "1",
+		"--accuracy", "command:"+acc, "--data", "folder:"+data, "--budget", "5", "--train-epochs", "1", "--out", out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(stdout, "measured here for local:") {
+		t.Errorf("no measurement here in the summary:\n%s", stdout)
+	}
+	var sa struct {
+		Here []struct {
+			Device      string
+			PredictedMS float64 `json:"predicted_ms"`
+			MeasuredMS  float64 `json:"measured_ms"`
+		} `json:"measured_here"`
+	}
+	b, err := os.ReadFile(filepath.Join(out, "standalone.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &sa); err != nil || len(sa.Here) != 1 || sa.Here[0].Device != "local" || !(sa.Here[0].PredictedMS > 0) || !(sa.Here[0].MeasuredMS > 0) {
+		t.Errorf("standalone.json: %s (%v)", b, err)
+	}
+	page, err := os.ReadFile(filepath.Join(out, "report.html"))
+	if err != nil || !strings.Contains(string(page), "measured here (local)") {
+		t.Errorf("the report does not show the measurement (%v)", err)
+	}
+}

@@ -161,6 +161,36 @@ func sameNetwork(a, b *arch.Network) error {
 	return nil
 }
 
+// targetFlags is the deployment target of the profile and validate
+// commands: resolution, channels and classes, the space's defaults where
+// 0.
+func targetFlags(sp space.Space, res, channels, classes int) (space.Options, error) {
+	switch {
+	case res < 0:
+		return space.Options{}, fmt.Errorf("--resolution must be positive, got %d", res)
+	case channels < 0 || channels > arch.MaxInputChannels:
+		return space.Options{}, fmt.Errorf("--channels must be in 1..%d, got %d", arch.MaxInputChannels, channels)
+	case classes < 0:
+		return space.Options{}, fmt.Errorf("--classes must be positive, got %d", classes)
+	}
+	t := space.Options{Resolution: res, Channels: channels, Classes: classes}
+	if t.Resolution == 0 {
+		t.Resolution = sp.DefaultResolution()
+	}
+	if t.Channels == 0 {
+		t.Channels = 3
+	}
+	if t.Classes == 0 {
+		t.Classes = sp.DefaultClasses()
+	}
+	return t, nil
+}
+
+// describeTarget says a deployment target in words.
+func describeTarget(t space.Options) string {
+	return fmt.Sprintf("%d px, %d channels, %d classes", t.Resolution, t.Channels, t.Classes)
+}
+
 func newExportCmd() *cobra.Command {
 	var nf netFlags
 	var out, weights string
@@ -391,7 +421,7 @@ func printLayers(w io.Writer, file string, layers []profile.LayerTime, otherMs f
 func newProfileCmd() *cobra.Command {
 	var rf runtimeFlags
 	var spaceName, out, name, method string
-	var res, samples, flushMB int
+	var res, channels, classes, samples, flushMB int
 	cmd := &cobra.Command{
 		Use:   "profile --runtime ort --threads N --space S --resolution R --out TABLE.csv",
 		Short: "Build a per-op latency table of a search space by timing its blocks",
@@ -433,17 +463,27 @@ When ONNX Runtime is missing, profiling says how to install it:
 				return fmt.Errorf("--flush-mb must be in 0..4096, got %d", flushMB)
 			}
 			opt.FlushBytes = flushMB << 20
-			configs, cov, err := profile.Configs(sp, res, samples, 1)
+			target, err := targetFlags(sp, res, channels, classes)
+			if err != nil {
+				return err
+			}
+			configs, cov, err := profile.Configs(sp, target, samples, 1)
 			if err != nil {
 				return err
 			}
 			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "%s at %d px: %d block configurations (from %d enumerated networks; %d more found in %d sampled ones)\n",
-				sp.Name(), res, len(configs), cov.Networks, cov.Missed, cov.Sampled)
+			fmt.Fprintf(w, "%s at %s: %d block configurations (from %d enumerated networks; %d more found in %d sampled ones)\n",
+				sp.Name(), describeTarget(target), len(configs), cov.Networks, cov.Missed, cov.Sampled)
 			if name == "" {
 				name = fmt.Sprintf("ort_%s_%d_t%d", sp.Name(), res, opt.Threads)
+				if target.Channels != 3 {
+					name += fmt.Sprintf("_ch%d", target.Channels)
+				}
+				if target.Classes != sp.DefaultClasses() {
+					name += fmt.Sprintf("_c%d", target.Classes)
+				}
 			}
-			tb, rep, err := profile.Profile(name, fmt.Sprintf("%s space at %d px", sp.Name(), res), configs, profile.Method(method), opt, progressTo(cmd.ErrOrStderr(), "profiling"))
+			tb, rep, err := profile.Profile(name, fmt.Sprintf("%s space at %s", sp.Name(), describeTarget(target)), configs, profile.Method(method), opt, progressTo(cmd.ErrOrStderr(), "profiling"))
 			if err != nil {
 				return err
 			}
@@ -462,6 +502,8 @@ When ONNX Runtime is missing, profiling says how to install it:
 	fs := cmd.Flags()
 	fs.StringVar(&spaceName, "space", "", "search space (see `fleetnas space`)")
 	fs.IntVar(&res, "resolution", 0, "input resolution (default: the space's)")
+	fs.IntVar(&channels, "channels", 0, "input channels (default 3): profile at the deployment target a search will price")
+	fs.IntVar(&classes, "classes", 0, "classifier classes (default: the space's)")
 	fs.StringVar(&out, "out", "", "table CSV to write")
 	fs.StringVar(&name, "name", "", "table name (default ort_<space>_<res>_t<threads>)")
 	fs.StringVar(&method, "method", string(profile.DefaultMethod), "context: time each block between a lead-in op and a tail op and subtract them, so that it runs as inside a network (no layout conversions of its own); isolated: each block alone")
@@ -475,7 +517,7 @@ When ONNX Runtime is missing, profiling says how to install it:
 func newValidateCmd() *cobra.Command {
 	var rf runtimeFlags
 	var device, spaceName, csvOut, corrected string
-	var res, samples int
+	var res, channels, classes, samples int
 	var seed uint64
 	var asJSON bool
 	cmd := &cobra.Command{
@@ -511,7 +553,11 @@ When ONNX Runtime is missing, validating says how to install it:
 			if err != nil {
 				return err
 			}
-			rep, err := profile.Validate(tb, sp, res, samples, seed, opt, progressTo(cmd.ErrOrStderr(), "measuring"))
+			target, err := targetFlags(sp, res, channels, classes)
+			if err != nil {
+				return err
+			}
+			rep, err := profile.Validate(tb, sp, target, samples, seed, opt, progressTo(cmd.ErrOrStderr(), "measuring"))
 			if err != nil {
 				return err
 			}
@@ -554,6 +600,8 @@ When ONNX Runtime is missing, validating says how to install it:
 	fs.StringVar(&device, "device", "", "per-op table CSV (from fleetnas profile)")
 	fs.StringVar(&spaceName, "space", "", "search space of the random networks")
 	fs.IntVar(&res, "resolution", 0, "input resolution (default: the space's)")
+	fs.IntVar(&channels, "channels", 0, "input channels (default 3): the table's deployment target")
+	fs.IntVar(&classes, "classes", 0, "classifier classes (default: the space's)")
 	fs.IntVar(&samples, "samples", profile.DefaultValidateSamples, "random networks to measure")
 	bindSetting(fs, "samples", "samples")
 	fs.Uint64Var(&seed, "seed", 1, "seed of the random networks")

@@ -276,6 +276,24 @@ func trainChosen(ctx context.Context, cmd *cobra.Command, o *job.Outcome, epochs
 	}
 	fmt.Fprintf(w, "stand-alone test accuracy %.2f%%: %s\n", res.TestAccuracy, filepath.Join(out, standalone.File))
 	fmt.Fprintf(w, "model: %s (input %v, output %v)\n", res.Model, res.Input, res.Output)
+	// Measure the model here when a device of the fleet was profiled here.
+	here, err := standalone.MeasureHere(res.Checkpoint, o.Job.Pricer().Fleet(), o.Chosen.LatencyMS)
+	switch {
+	case errors.Is(err, standalone.ErrNoLocalDevice):
+	case err != nil:
+		fmt.Fprintf(w, "the model was not measured on this machine: %v\n", err)
+	default:
+		for _, h := range here {
+			slowed := ""
+			if h.Slowed {
+				slowed = " (the machine was busy: likely too high)"
+			}
+			fmt.Fprintf(w, "measured here for %s: %.3f ms, predicted %.3f ms (%+.1f%%; %s)%s\n", h.Device, h.MeasuredMS, h.PredictedMS, 100*h.Error, h.Conditions, slowed)
+		}
+		if err := res.AddHere(out, here); err != nil {
+			return err
+		}
+	}
 	// The report shows the stand-alone accuracy too.
 	return results.Write(out, o)
 }
