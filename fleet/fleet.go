@@ -254,19 +254,7 @@ func (f *Fleet) referenceNet(z *zoo.Zoo, r Reference) (*latency.Net, error) {
 		if err != nil {
 			return nil, err
 		}
-		key, err := sp.Format(c)
-		if err != nil {
-			return nil, err
-		}
-		nw, err := sp.Network(c, space.Options{Resolution: f.Resolution, Channels: f.Channels, Classes: f.Classes})
-		if err != nil {
-			return nil, err
-		}
-		g, err := nw.Lower(0)
-		if err != nil {
-			return nil, err
-		}
-		return &latency.Net{Space: sp.Name(), Choice: c, Key: key, Graph: g}, nil
+		return latency.FromSpaceAt(sp, c, space.Options{Resolution: f.Resolution, Channels: f.Channels, Classes: f.Classes})
 	}
 }
 

@@ -48,11 +48,18 @@ func FromNetwork(n *arch.Network, resolution int) (*Net, error) {
 // FromSpace builds the network of a choice vector at a resolution (0 = the
 // space's default) and keeps its identity in the space.
 func FromSpace(sp space.Space, choice []int, resolution int) (*Net, error) {
+	return FromSpaceAt(sp, choice, space.Options{Resolution: resolution})
+}
+
+// FromSpaceAt builds the network of a choice vector at a deployment
+// target (resolution, input channels, classes; zero fields take the
+// space's defaults) and keeps its identity in the space.
+func FromSpaceAt(sp space.Space, choice []int, opt space.Options) (*Net, error) {
 	key, err := sp.Format(choice)
 	if err != nil {
 		return nil, err
 	}
-	n, err := sp.Network(choice, space.Options{Resolution: resolution})
+	n, err := sp.Network(choice, opt)
 	if err != nil {
 		return nil, err
 	}

@@ -197,19 +197,7 @@ func (p *Pricer) Scope() *metric.Scope { return p.scope }
 // Network builds the deployment network of a choice vector: the network
 // whose latency Price predicts.
 func (p *Pricer) Network(choice []int) (*latency.Net, error) {
-	key, err := p.space.Format(choice)
-	if err != nil {
-		return nil, err
-	}
-	n, err := p.space.Network(choice, p.target)
-	if err != nil {
-		return nil, err
-	}
-	g, err := n.Lower(0)
-	if err != nil {
-		return nil, err
-	}
-	return &latency.Net{Space: p.space.Name(), Choice: slices.Clone(choice), Key: key, Graph: g}, nil
+	return latency.FromSpaceAt(p.space, choice, p.target)
 }
 
 // Arch builds the deployment network of a choice vector as an arch

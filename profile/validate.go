@@ -129,19 +129,10 @@ func Validate(t *lut.Table, sp space.Space, target space.Options, n int, seed ui
 	nets := make([]*latency.Net, n)
 	jobs := make([]job, n)
 	for i, c := range space.Sample(sp, n, seed) {
-		nw, err := sp.Network(c, target)
+		net, err := latency.FromSpaceAt(sp, c, target)
 		if err != nil {
 			return nil, err
 		}
-		g, err := nw.Lower(0)
-		if err != nil {
-			return nil, err
-		}
-		key, err := sp.Format(c)
-		if err != nil {
-			return nil, err
-		}
-		net := &latency.Net{Space: sp.Name(), Choice: c, Key: key, Graph: g}
 		if pred[i], err = t.Latency(net); err != nil {
 			return nil, fmt.Errorf("table %s cannot price %s: %w", t.Name, net.Key, err)
 		}

@@ -23,6 +23,7 @@ import (
 	"github.com/fleetnas/fleetnas/metric"
 	"github.com/fleetnas/fleetnas/report"
 	"github.com/fleetnas/fleetnas/search"
+	"github.com/fleetnas/fleetnas/standalone"
 )
 
 // Format is result.json's format version.
@@ -141,30 +142,14 @@ func Write(dir string, o *job.Outcome) error {
 	return report.WriteFile(filepath.Join(dir, "report.html"), reportData(o, a, readStandalone(dir, o.Chosen.Key)))
 }
 
-// standaloneResult is what the report reads of standalone.json (package
-// standalone writes it; reading it here keeps results independent of
-// training).
-type standaloneResult struct {
-	Choice       string  `json:"choice"`
-	Data         string  `json:"data"`
-	TestAccuracy float64 `json:"test_accuracy"`
-	Model        string  `json:"model"`
-	Here         []struct {
-		Device      string  `json:"device"`
-		PredictedMS float64 `json:"predicted_ms"`
-		MeasuredMS  float64 `json:"measured_ms"`
-		Conditions  string  `json:"conditions"`
-	} `json:"measured_here"`
-}
-
 // readStandalone returns the stand-alone training in dir of the network
-// key, or nil.
-func readStandalone(dir, key string) *standaloneResult {
-	b, err := os.ReadFile(filepath.Join(dir, "standalone.json"))
+// key (package standalone writes it), or nil.
+func readStandalone(dir, key string) *standalone.Result {
+	b, err := os.ReadFile(filepath.Join(dir, standalone.File))
 	if err != nil {
 		return nil
 	}
-	var r standaloneResult
+	var r standalone.Result
 	if json.Unmarshal(b, &r) != nil || r.Choice != key {
 		return nil
 	}
@@ -292,7 +277,7 @@ func point(r *job.Record) report.Point {
 		LatencyMS: r.LatencyMS, Ratio: r.Ratio, Reward: r.Reward, Entropy: r.Entropy}
 }
 
-func reportData(o *job.Outcome, a *search.Archive, sa *standaloneResult) *report.Data {
+func reportData(o *job.Outcome, a *search.Archive, sa *standalone.Result) *report.Data {
 	byKey := map[string]*job.Record{}
 	for _, r := range o.History {
 		if _, ok := byKey[r.Key]; !ok {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -124,7 +125,7 @@ func TestSearchShipsThePricedNetwork(t *testing.T) {
 		t.Fatal(err)
 	}
 	in, o := onnx.Shapes(g)
-	if want := []int64{1, 3, 32, 32}; !equal(in, want) || !equal(o, []int64{1, 5}) {
+	if want := []int64{1, 3, 32, 32}; !slices.Equal(in, want) || !slices.Equal(o, []int64{1, 5}) {
 		t.Errorf("model.onnx takes %v and gives %v", in, o)
 	}
 	model, err := os.ReadFile(filepath.Join(out, "model.onnx"))
@@ -179,18 +180,6 @@ func TestSearchShipsThePricedNetwork(t *testing.T) {
 	if diff > 1e-4*math.Max(1, scale) {
 		t.Errorf("ONNX Runtime and the Go engine differ by %g (outputs up to %g)", diff, scale)
 	}
-}
-
-func equal(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // TestLatencyTakesTheTarget: latency prices a space member at the
