@@ -5,8 +5,10 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/fleetnas/fleetnas/arch"
 	"github.com/fleetnas/fleetnas/data"
@@ -228,7 +230,41 @@ func MNV4Samples(z *zoo.Zoo, resolution int) ([]DeviceSamples, error) {
 // gets the Table 6 latency instead of the roofline's; every other network
 // is predicted. HeldOut keeps the leave-one-model-out predictions, from
 // which a fleet computes the error of latency ratios.
+//
+// The calibration takes about two seconds (a hundred fits) and depends
+// only on embedded data (Table 6 and the zoo's definitions, which every
+// zoo holds alike), so it is done once per process and each call gets a
+// copy of its devices; their models are immutable and safe to share.
 func MNV4Devices(z *zoo.Zoo) ([]Device, error) {
+	devs, err := mnv4Calibration(z)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Device, len(devs))
+	for i, d := range devs {
+		d.HeldOut = slices.Clone(d.HeldOut)
+		out[i] = d
+	}
+	return out, nil
+}
+
+// mnv4Once holds the one calibration of a process (see MNV4Devices): a
+// value computed once from embedded data, never changed afterwards.
+var mnv4Once struct {
+	once sync.Once
+	devs []Device
+	err  error
+}
+
+// mnv4Calibration calibrates the mnv4 devices on the first call and
+// returns the same devices after.
+func mnv4Calibration(z *zoo.Zoo) ([]Device, error) {
+	mnv4Once.once.Do(func() { mnv4Once.devs, mnv4Once.err = calibrateMNV4(z) })
+	return mnv4Once.devs, mnv4Once.err
+}
+
+// calibrateMNV4 fits the mnv4 devices (see MNV4Devices).
+func calibrateMNV4(z *zoo.Zoo) ([]Device, error) {
 	all, err := MNV4Samples(z, 0)
 	if err != nil {
 		return nil, err
