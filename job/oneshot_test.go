@@ -33,12 +33,12 @@ func (c *cancelAt) Finish() {}
 
 func supernetSettings(data string) job.Settings {
 	return job.Settings{Space: "multihw", Fleet: "ridgepoint", Accuracy: "supernet", Metric: metric.Metric{Kind: metric.KindAvg}, Target: 0.8,
-		Beta: -0.5, Reward: "abs", Algo: "tunas", Budget: 24, Seed: 3, Data: "idx:" + data,
+		Beta: -0.5, Reward: "abs", Algo: "tunas", Budget: 16, Seed: 3, Data: "idx:" + data,
 		Settings: oneshot.Settings{Batch: 8, ProxyWidth: 0.25, WeightsLR: 0.05}}
 }
 
 // TestSupernetSearch runs a small supernet search three times: straight
-// through, interrupted at step 14 and resumed, and on one core; all write
+// through, interrupted at step 10 and resumed, and on one core; all write
 // the same result.json and history.csv. The history has a record for each
 // step after the warmup (a quarter of the budget), whose accuracy is a
 // validation batch's and whose metric is that of the full-size network
@@ -82,7 +82,7 @@ func TestSupernetSearch(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	_, err = job.Run(ctx, s, job.Options{Dir: dirB, Progress: &cancelAt{n: 14, cancel: cancel}})
+	_, err = job.Run(ctx, s, job.Options{Dir: dirB, Progress: &cancelAt{n: 10, cancel: cancel}})
 	var stopped *job.InterruptedError
 	if !errors.As(err, &stopped) || !errors.Is(err, context.Canceled) {
 		t.Fatalf("interrupted run: %v", err)
@@ -166,7 +166,7 @@ func TestSupernetCorruptWeights(t *testing.T) {
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	if _, err := job.Run(ctx, s, job.Options{Dir: dir, Progress: &cancelAt{n: 10, cancel: cancel}}); err == nil {
+	if _, err := job.Run(ctx, s, job.Options{Dir: dir, Progress: &cancelAt{n: 8, cancel: cancel}}); err == nil {
 		t.Fatal("expected an interruption")
 	}
 	ws, _ := filepath.Glob(filepath.Join(dir, "supernet-*.weights"))
